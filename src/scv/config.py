@@ -1,0 +1,260 @@
+"""The project file (`scv.yaml`) as typed models, with one-line errors that name the fix.
+
+Paths in the file are relative to the file's folder, so a project can be moved or
+run from anywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scv.errors import ConfigError
+
+NAME_FIELDS = ("first_name", "middle_name", "last_name", "full_name")
+CANONICAL_FIELDS = (
+    *NAME_FIELDS,
+    "date_of_birth",
+    "gender",
+    "email",
+    "phone",
+    "address_line_1",
+    "address_line_2",
+    "city",
+    "region",
+    "postcode",
+    "country",
+    "created_at",
+    "updated_at",
+)
+FORMATS = ("csv", "parquet", "json", "delta")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
+_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """One system that holds customer records."""
+
+    path: str = Field(description="File, glob or Delta table folder, relative to scv.yaml.")
+    format: Literal["csv", "parquet", "json", "delta"] | None = Field(
+        None, description="Read format; inferred from the file extension when absent."
+    )
+    id: str = Field(description="Column holding the source's own record id.")
+    updated_at: str | None = Field(None, description="Column giving the record's recency.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Canonical field -> source column."
+    )
+    attributes: list[str] = Field(
+        default_factory=list, description="Other columns carried through to silver and gold."
+    )
+    delimiter: str | None = Field(None, description="CSV delimiter; sniffed when absent.")
+
+    @field_validator("columns")
+    @classmethod
+    def _canonical_keys(cls, columns: dict[str, str]) -> dict[str, str]:
+        for field in columns:
+            if field not in CANONICAL_FIELDS:
+                raise ValueError(
+                    f"'{field}' is not a canonical field{did_you_mean(field, CANONICAL_FIELDS)}; "
+                    f"use one of: {', '.join(CANONICAL_FIELDS)}, or list the column under attributes"
+                )
+        return columns
+
+    def source_columns(self) -> list[str]:
+        """Every column of the source file that the project reads, id first."""
+        cols = [self.id, *self.columns.values(), *self.attributes]
+        if self.updated_at:
+            cols.append(self.updated_at)
+        return list(dict.fromkeys(cols))
+
+
+class Linkage(_Strict):
+    threshold: float = Field(
+        0.9, gt=0, le=1, description="Match probability at which records are clustered."
+    )
+    seed: int = Field(42, description="Seed for Splink's random sampling, for repeatable models.")
+    max_pairs_for_u: float = Field(
+        2e6, gt=0, description="Random pairs sampled to estimate u probabilities."
+    )
+
+
+class Standardise(_Strict):
+    date_formats: list[str] = Field(
+        default_factory=lambda: ["%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d"],
+        description="strptime formats tried in order for dates held as text.",
+    )
+
+
+class Evaluation(_Strict):
+    truth_column: str | None = Field(
+        None, description="A source column holding the true person id, for `scv evaluate`."
+    )
+
+
+class DuckDBOptions(_Strict):
+    memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB's default otherwise.")
+    threads: int | None = Field(None, gt=0)
+    temp_directory: str | None = Field(None, description="Spill folder; inside the lakehouse when absent.")
+
+
+class ProjectConfig(_Strict):
+    lakehouse: str = Field("./lakehouse", description="Folder of the Delta tables.")
+    engine: Literal["duckdb"] = "duckdb"
+    sources: dict[str, Source]
+    linkage: Linkage = Field(default_factory=Linkage)
+    standardise: Standardise = Field(default_factory=Standardise)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    duckdb: DuckDBOptions = Field(default_factory=DuckDBOptions)
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, sources: dict[str, Source]) -> dict[str, Source]:
+        if not sources:
+            raise ValueError("no sources: name at least one under `sources:`")
+        for name in sources:
+            if not _SOURCE_NAME.match(name):
+                raise ValueError(
+                    f"source name '{name}' must be lower-case letters, digits and _ "
+                    "(it names tables and record keys)"
+                )
+        return sources
+
+    def hash(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML loader that refuses a key given twice (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(
+                    f"line {key_node.start_mark.line + 1}: '{key}' is given twice "
+                    f"(first on line {seen[key]}); rename or remove one"
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _format_validation_error(err: ValidationError, file: str) -> str:
+    first = err.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    where = ".".join(loc) or "(top level)"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = list(parent.model_fields) if parent else []
+        return (
+            f"{file}: {where}: unknown key '{loc[-1]}'{did_you_mean(loc[-1], allowed)}; "
+            f"allowed here: {', '.join(allowed)}"
+        )
+    if kind == "missing":
+        parent = _model_at(loc[:-1])
+        doc = parent.model_fields[loc[-1]].description if parent else None
+        return f"{file}: {where}: required{f' ({doc})' if doc else ''}; add it"
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"{file}: {where}: {msg}"
+
+
+def _model_at(loc: list[str]) -> type[BaseModel] | None:
+    """The model class found by walking `loc` from the project root."""
+    model: type[BaseModel] = ProjectConfig
+    i = 0
+    while i < len(loc):
+        field = model.model_fields.get(loc[i])
+        if field is None:
+            return None
+        if loc[i] == "sources":
+            if i + 1 >= len(loc):
+                return None
+            model, i = Source, i + 2
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model, i = ann, i + 1
+        else:
+            return None
+    return model
+
+
+def load_config(path: str | Path) -> tuple[ProjectConfig, Path]:
+    """Parse and validate a project file; return it with the folder paths are relative to."""
+    path = Path(path)
+    if not path.is_file():
+        hint = " (run `scv init DIR` to create a starter project)" if path.name == "scv.yaml" else ""
+        raise ConfigError(f"{path}: no such project file{hint}")
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{line}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with `lakehouse`, `sources`, ...")
+    try:
+        config = ProjectConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, str(path))) from None
+    base = path.resolve().parent
+    for name, source in config.sources.items():
+        resolve_source(name, source, base)
+    return config, base
+
+
+def resolve_source(name: str, source: Source, base: Path) -> tuple[list[str], str]:
+    """The files a source names and their format; a one-line error when there are none."""
+    pattern = source.path if Path(source.path).is_absolute() else str(base / source.path)
+    where = f"sources.{name}.path"
+    if (Path(pattern) / "_delta_log").is_dir():
+        if source.format not in (None, "delta"):
+            raise ConfigError(f"{where}: '{source.path}' is a Delta table but format is '{source.format}'")
+        return [pattern], "delta"
+    files = sorted(p for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    if not files:
+        raise ConfigError(
+            f"{where}: no file matches '{source.path}' (relative to {base}); check the path or glob"
+        )
+    if source.format:
+        return files, source.format
+    formats = {_EXTENSIONS.get(Path(f).suffix.lower()) for f in files}
+    if None in formats or len(formats) > 1:
+        raise ConfigError(
+            f"{where}: cannot tell the format of '{source.path}' from its extension; "
+            f"add `format:` with one of {', '.join(FORMATS)}"
+        )
+    return files, formats.pop()
+
+
+def config_summary(config: ProjectConfig) -> str:
+    return json.dumps({n: s.path for n, s in config.sources.items()})

@@ -1,0 +1,90 @@
+"""What every engine offers the stages. Tables are referred to by name."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+
+class Dialect:
+    """SQL spellings that differ between engines; everything else is shared SQL."""
+
+    def quote(self, identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def literal(self, value: str) -> str:
+        """A string literal, for values scv itself controls (run ids, source names)."""
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def regex_replace_all(self, expr: str, pattern: str, replacement: str) -> str:
+        raise NotImplementedError
+
+    def regex_matches(self, expr: str, pattern: str) -> str:
+        raise NotImplementedError
+
+    def parse_date(self, expr: str, formats: Sequence[str]) -> str:
+        """A DATE from text in any of `formats` (strptime style), NULL when none fits."""
+        raise NotImplementedError
+
+    def parse_timestamp(self, expr: str, formats: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def unicode_normalise(self, expr: str) -> str:
+        """Canonical composition and accents stripped, so 'Zoë' and 'Zoe' compare equal."""
+        raise NotImplementedError
+
+    def sorted_set(self, expr: str) -> str:
+        """Aggregate: the distinct values of `expr` as a sorted array."""
+        raise NotImplementedError
+
+
+class Engine(ABC):
+    name: str
+    dialect: Dialect
+
+    @abstractmethod
+    def read_files(self, name: str, files: list[str], fmt: str, *, delimiter: str | None = None) -> None:
+        """Register the rows of source files as table `name` (CSV read as text, never inferred)."""
+
+    @abstractmethod
+    def read_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> None:
+        """Register Arrow data (e.g. a Delta table's dataset) as table `name`."""
+
+    @abstractmethod
+    def create(self, name: str, sql: str) -> None:
+        """Materialise a query as table `name`, replacing any table of that name."""
+
+    @abstractmethod
+    def rows(self, sql: str) -> list[tuple]:
+        """Run a query with a small result and return its rows."""
+
+    @abstractmethod
+    def columns(self, name: str) -> list[tuple[str, str]]:
+        """(column, type) of table `name`."""
+
+    @abstractmethod
+    def to_arrow(self, name: str) -> pa.RecordBatchReader:
+        """Stream a table out as Arrow record batches (for Delta writes)."""
+
+    @abstractmethod
+    def drop(self, name: str) -> None: ...
+
+    @abstractmethod
+    def splink_api(self):
+        """Splink's database API bound to this engine's session."""
+
+    def publish(self, name: str, lakehouse, table: str, run_id: str, mode: str = "overwrite") -> None:
+        """Write engine table `name` to the lakehouse as one Delta commit."""
+        lakehouse.write(table, self.to_arrow(name), run_id, mode=mode)
+
+    def load(self, name: str, lakehouse, table: str) -> None:
+        """Register a lakehouse Delta table as engine table `name`."""
+        self.read_arrow(name, lakehouse.read(table))
+
+    def count(self, name: str) -> int:
+        return self.rows(f"select count(*) from {self.dialect.quote(name)}")[0][0]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,108 @@
+"""DuckDB: the embedded default engine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from scv.engine.base import Dialect, Engine
+from scv.errors import ScvError
+
+
+class DuckDBDialect(Dialect):
+    def regex_replace_all(self, expr, pattern, replacement):
+        return f"regexp_replace({expr}, {self.literal(pattern)}, {self.literal(replacement)}, 'g')"
+
+    def regex_matches(self, expr, pattern):
+        return f"regexp_full_match({expr}, {self.literal(pattern)})"
+
+    def parse_timestamp(self, expr, formats):
+        fmts = ", ".join(self.literal(f) for f in formats)
+        return f"coalesce(try_cast({expr} as timestamp), try_strptime({expr}, [{fmts}]))"
+
+    def parse_date(self, expr, formats: Sequence[str]):
+        return f"cast({self.parse_timestamp(expr, formats)} as date)"
+
+    def unicode_normalise(self, expr):
+        return f"strip_accents(nfc_normalize({expr}))"
+
+    def sorted_set(self, expr):
+        return f"list_sort(list_distinct(list({expr})))"
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+    dialect = DuckDBDialect()
+
+    def __init__(self, memory_limit: str | None = None, threads: int | None = None,
+                 temp_directory: str | Path | None = None):
+        self.con = duckdb.connect(":memory:")
+        if memory_limit:
+            self.con.execute("set memory_limit = ?", [memory_limit])
+        if threads:
+            self.con.execute(f"set threads = {int(threads)}")
+        if temp_directory:
+            Path(temp_directory).mkdir(parents=True, exist_ok=True)
+            self.con.execute("set temp_directory = ?", [str(temp_directory)])
+        self._api = None
+
+    def read_files(self, name, files, fmt, *, delimiter=None):
+        try:
+            if fmt == "csv":
+                kwargs = {"sep": delimiter} if delimiter else {}
+                rel = self.con.read_csv(files, header=True, all_varchar=True, union_by_name=True, **kwargs)
+            elif fmt == "parquet":
+                rel = self.con.read_parquet(files, union_by_name=True)
+            elif fmt == "json":
+                rel = self.con.read_json(files, format="newline_delimited")
+            else:
+                raise ValueError(f"read_files does not read {fmt}")
+            self.drop(name)
+            rel.to_table(name)
+        except duckdb.Error as err:
+            raise ScvError(_without_row_content(str(err))) from None
+
+    def read_arrow(self, name, data):
+        self.con.register(f"{name}__arrow", data)
+        self.create(name, f"select * from {self.dialect.quote(name + '__arrow')}")
+        self.con.unregister(f"{name}__arrow")
+
+    def create(self, name, sql):
+        self.con.execute(f"create or replace table {self.dialect.quote(name)} as {sql}")
+
+    def rows(self, sql):
+        return self.con.execute(sql).fetchall()
+
+    def columns(self, name):
+        return [(r[0], r[1]) for r in self.con.execute(f"describe {self.dialect.quote(name)}").fetchall()]
+
+    def to_arrow(self, name) -> pa.RecordBatchReader:
+        return self.con.sql(f"select * from {self.dialect.quote(name)}").fetch_arrow_reader(100_000)
+
+    def drop(self, name):
+        self.con.execute(f"drop table if exists {self.dialect.quote(name)}")
+        self.con.execute(f"drop view if exists {self.dialect.quote(name)}")
+
+    def splink_api(self):
+        if self._api is None:
+            from splink import DuckDBAPI
+
+            self._api = DuckDBAPI(self.con)
+        return self._api
+
+    def close(self):
+        self.con.close()
+
+
+def _without_row_content(message: str) -> str:
+    """DuckDB's reader errors quote the offending line; that line may be personal data."""
+    kept = []
+    for line in message.splitlines():
+        if re.match(r"\s*(Original Line|Line:|Possible fixes|\*)", line) or not line.strip():
+            break
+        kept.append(line.strip())
+    return " ".join(kept)[:500]

@@ -1,0 +1,68 @@
+"""The storage seam: Delta tables under one folder, written through delta-rs.
+
+Tables are named by layer and name (`silver/records`). Every write is one Delta commit
+carrying the run id in its commit metadata, so `DESCRIBE HISTORY` ties versions to runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+LAYERS = ("bronze", "silver", "gold", "quarantine", "audit")
+RUN_ID_KEY = "scv.run_id"
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    rows: int
+    version: int
+    last_run: str | None
+
+
+class Lakehouse:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, table: str) -> str:
+        return str(self.root / table)
+
+    def exists(self, table: str) -> bool:
+        return DeltaTable.is_deltatable(self.path(table))
+
+    def write(self, table: str, data: pa.Table | pa.RecordBatchReader, run_id: str,
+              mode: str = "overwrite") -> None:
+        """One commit; an overwrite may change the schema (sources gain columns)."""
+        write_deltalake(
+            self.path(table),
+            data,
+            mode=mode,
+            schema_mode="overwrite" if mode == "overwrite" else "merge",
+            commit_properties=CommitProperties(custom_metadata={RUN_ID_KEY: run_id}),
+        )
+
+    def read(self, table: str) -> ds.Dataset:
+        return DeltaTable(self.path(table)).to_pyarrow_dataset()
+
+    def read_table(self, table: str) -> pa.Table:
+        return DeltaTable(self.path(table)).to_pyarrow_table()
+
+    def tables(self) -> list[str]:
+        found = []
+        for layer in LAYERS:
+            folder = self.root / layer
+            if folder.is_dir():
+                found += sorted(
+                    f"{layer}/{p.name}" for p in folder.iterdir() if (p / "_delta_log").is_dir()
+                )
+        return found
+
+    def info(self, table: str) -> TableInfo:
+        dt = DeltaTable(self.path(table))
+        last = dt.history(1)[0] if dt.version() >= 0 else {}
+        return TableInfo(table, dt.count(), dt.version(), last.get(RUN_ID_KEY))

@@ -1,0 +1,192 @@
+"""Link: probabilistic record linkage with Splink across and within all sources.
+
+The model is derived from the canonical fields that hold data: a comparison per field,
+blocking rules over the strong identifiers, u from random pairs, m by EM, then pairs
+are clustered at the configured threshold. Splink runs on the engine's own session,
+so the same code serves DuckDB and Spark.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+
+if TYPE_CHECKING:
+    from scv.pipeline import Run
+
+log = logging.getLogger(__name__)
+
+PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
+PRIOR_RECALL = 0.7  # share of true matches the deterministic rules are assumed to find
+LINK_FIELDS = (
+    "first_name", "last_name", "date_of_birth", "email", "phone_key",
+    "postcode", "address_line_1", "city", "gender",
+)
+
+
+def comparisons(fields: set[str]) -> list:
+    """One Splink comparison per linkable field present, strongest evidence first."""
+    found = []
+    for name in ("first_name", "last_name"):
+        if name in fields:
+            found.append(cl.NameComparison(name).configure(term_frequency_adjustments=True))
+    if "date_of_birth" in fields:
+        found.append(cl.DateOfBirthComparison("date_of_birth", input_is_string=False))
+    if "email" in fields:
+        found.append(cl.EmailComparison("email"))
+    if "phone_key" in fields:
+        found.append(cl.LevenshteinAtThresholds("phone_key", [1]))
+    if "postcode" in fields:
+        found.append(cl.ExactMatch("postcode").configure(term_frequency_adjustments=True))
+    if "address_line_1" in fields:
+        found.append(cl.JaroWinklerAtThresholds("address_line_1", [0.95, 0.85]))
+    if "city" in fields:
+        found.append(cl.ExactMatch("city").configure(term_frequency_adjustments=True))
+    if "gender" in fields:
+        found.append(cl.ExactMatch("gender"))
+    return found
+
+
+def _rules(candidates: list[tuple[str, ...]], fields: set[str]) -> list[tuple[str, ...]]:
+    """The candidate rules whose columns are all present."""
+    def column(part: str) -> str:
+        return part.split("(")[1].split(",")[0] if "(" in part else part
+
+    return [r for r in candidates if all(column(p) in fields for p in r)]
+
+
+def blocking_rules(fields: set[str]) -> list[tuple[str, ...]]:
+    return _rules(
+        [
+            ("first_name", "last_name"),
+            ("email",),
+            ("phone_key",),
+            ("date_of_birth", "substr(first_name, 1, 1)"),
+            ("date_of_birth", "substr(last_name, 1, 1)"),
+            ("postcode", "substr(first_name, 1, 1)"),
+            ("last_name", "city", "substr(first_name, 1, 1)"),
+        ],
+        fields,
+    )
+
+
+def deterministic_rules(fields: set[str]) -> list[tuple[str, ...]]:
+    """Rules that should admit almost no false matches, to estimate the prior."""
+    found = _rules(
+        [
+            ("first_name", "last_name", "date_of_birth"),
+            ("email", "first_name"),
+            ("phone_key", "first_name"),
+            ("first_name", "last_name", "postcode"),
+        ],
+        fields,
+    )
+    return found or [tuple(sorted(fields))]
+
+
+def em_rules(fields: set[str]) -> list[tuple[str, ...]]:
+    """EM sessions, greedily, until every comparison has been estimated once.
+
+    A session cannot estimate the comparisons its blocking rule holds fixed, so a
+    second rule on other fields is needed to estimate those.
+    """
+    sessions, unestimated = [], set(fields)
+    candidates = [("first_name", "last_name"), ("date_of_birth",), ("email",), ("phone_key",),
+                  ("postcode",), ("city",)]
+    for rule in _rules(candidates, fields):
+        if unestimated - set(rule):
+            sessions.append(rule)
+            unestimated &= set(rule)
+        if not unestimated:
+            break
+    return sessions
+
+
+def link_input_sql(run: Run, source: str) -> str:
+    """Silver records of one source with the columns the model compares."""
+    lit = run.engine.dialect.literal
+    return f"""select record_key, source, first_name, last_name, date_of_birth, email,
+                      case when phone is not null then substr(phone, -10) end as phone_key,
+                      postcode, address_line_1, city, gender
+               from silver_records where source = {lit(source)}"""
+
+
+def present_fields(run: Run) -> set[str]:
+    counts = run.engine.rows(
+        "select " + ", ".join(
+            f"count({'phone' if f == 'phone_key' else f})" for f in LINK_FIELDS
+        ) + " from silver_records"
+    )[0]
+    return {f for f, n in zip(LINK_FIELDS, counts) if n > 0}
+
+
+def link(run: Run) -> None:
+    total = run.engine.count("silver_records")
+    if total < 2:
+        _singletons(run)
+        return
+    fields = present_fields(run)
+    sources = [s for s, in run.engine.rows("select distinct source from silver_records order by 1")]
+    api = run.engine.splink_api()
+    inputs = []
+    for source in sources:
+        run.engine.create(f"link_input_{source}", link_input_sql(run, source))
+        inputs.append(api.register(f"link_input_{source}", dataset_display_name=source))
+    settings = SettingsCreator(
+        link_type="link_and_dedupe" if len(inputs) > 1 else "dedupe_only",
+        unique_id_column_name="record_key",
+        source_dataset_column_name="source",
+        comparisons=comparisons(fields),
+        blocking_rules_to_generate_predictions=[block_on(*r) for r in blocking_rules(fields)],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+    linker = Linker(inputs if len(inputs) > 1 else inputs[0], settings, log_level=logging.ERROR)
+    train(linker, fields, run)
+    predictions = linker.inference.predict(threshold_match_probability=PAIRS_FLOOR)
+    run.engine.create(
+        "pairs",
+        f"""select record_key_l, record_key_r,
+                   match_weight, match_probability
+            from {predictions.physical_name}""",
+    )
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=run.config.linkage.threshold
+    )
+    run.engine.create(
+        "clusters", f"select record_key, cluster_id from {clusters.physical_name}"
+    )
+    run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
+    run.count(None, "pairs", run.engine.count("pairs"))
+    run.model = linker.misc.save_model_to_json()
+
+
+def train(linker: Linker, fields: set[str], run: Run) -> None:
+    """Prior from deterministic rules, u from random pairs, m by EM."""
+    seed = run.config.linkage.seed
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(*r) for r in deterministic_rules(fields)], recall=PRIOR_RECALL
+    )
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=run.config.linkage.max_pairs_for_u, seed=seed
+    )
+    for rule in em_rules(fields):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+        except Exception as err:  # noqa: BLE001 - a session with no pairs must not stop the run
+            run.warn(f"EM session blocked on {', '.join(rule)} skipped ({type(err).__name__})")
+
+
+def _singletons(run: Run) -> None:
+    run.engine.create("clusters", "select record_key, record_key as cluster_id from silver_records")
+    run.engine.create(
+        "pairs",
+        """select record_key as record_key_l, record_key as record_key_r,
+                  cast(null as double) as match_weight, cast(null as double) as match_probability
+           from silver_records where false""",
+    )
+    run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
+    run.count(None, "pairs", 0)

@@ -1,0 +1,179 @@
+"""A run: the stages in order, the ledger of what happened to every row, and the audit row.
+
+Each stage reads and writes engine tables by name and lands its own layer in the
+lakehouse. Gold is published last, so a failed run leaves the previous gold in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from scv.config import ProjectConfig
+from scv.engine import Engine
+from scv.errors import ScvError, StageFailed
+from scv.golden import golden, publish_gold
+from scv.ingest import ingest
+from scv.lakehouse import Lakehouse
+from scv.link import link
+from scv.standardise import standardise
+from scv.validate import validate
+
+log = logging.getLogger(__name__)
+
+STAGES: list[tuple[str, Callable]] = [
+    ("ingest", ingest),
+    ("validate", validate),
+    ("standardise", standardise),
+    ("link", link),
+    ("golden", golden),
+    ("publish", publish_gold),
+]
+Progress = Callable[[str, str], None]  # (stage, "start" | "done")
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class Run:
+    config: ProjectConfig
+    base_dir: Path
+    lakehouse: Lakehouse
+    engine: Engine
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    run_id: str = ""
+    per_source: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    totals: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    model: dict | None = None
+
+    def __post_init__(self):
+        self.run_id = self.run_id or new_run_id(self.started_at)
+
+    def count(self, source: str | None, what: str, n: int) -> None:
+        if source is None:
+            self.totals[what] = n
+        else:
+            self.per_source[source][what] = n
+
+    def total(self, what: str) -> int:
+        return sum(c.get(what, 0) for c in self.per_source.values())
+
+    def warn(self, message: str) -> None:
+        log.warning(message)
+        self.warnings.append(message)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: str
+    lakehouse: Path
+    seconds: float
+    stage_seconds: dict[str, float]
+    per_source: dict[str, dict[str, int]]
+    ingested: int
+    quarantined: int
+    silver: int
+    pairs: int
+    customers: int
+    warnings: list[str]
+
+
+def execute(run: Run, progress: Progress | None = None) -> RunResult:
+    """Run every stage; on failure record the run as failed and raise StageFailed."""
+    clock = time.perf_counter()
+    stage = ""
+    try:
+        for stage, step in STAGES:
+            if progress:
+                progress(stage, "start")
+            t = time.perf_counter()
+            step(run)
+            run.stage_seconds[stage] = round(time.perf_counter() - t, 3)
+            if stage == "standardise":
+                _check_ledger(run)
+            if progress:
+                progress(stage, "done")
+    except Exception as err:
+        _record(run, "failed", time.perf_counter() - clock, stage, err)
+        if isinstance(err, ScvError) and err.exit_code == 2:
+            raise
+        raise StageFailed(stage, run.run_id, _safe_cause(err)) from err
+    return _record(run, "succeeded", time.perf_counter() - clock)
+
+
+def _check_ledger(run: Run) -> None:
+    """Every ingested row is in silver or in quarantine: nothing is lost silently."""
+    for source, c in run.per_source.items():
+        if c.get("ingested", 0) != c.get("silver", 0) + c.get("quarantined", 0):
+            raise ScvError(
+                f"source {source}: {c.get('ingested', 0)} rows ingested but "
+                f"{c.get('silver', 0)} in silver and {c.get('quarantined', 0)} in quarantine"
+            )
+
+
+def _safe_cause(err: BaseException) -> str:
+    """Our own errors are written without personal data; a library's may quote values."""
+    if isinstance(err, ScvError):
+        return str(err)
+    return f"{type(err).__name__} (details withheld: they may quote source values; rerun with --debug)"
+
+
+def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) -> RunResult:
+    result = RunResult(
+        run_id=run.run_id,
+        status=status,
+        lakehouse=run.lakehouse.root,
+        seconds=round(seconds, 3),
+        stage_seconds=dict(run.stage_seconds),
+        per_source={k: dict(v) for k, v in run.per_source.items()},
+        ingested=run.total("ingested"),
+        quarantined=run.total("quarantined"),
+        silver=run.total("silver"),
+        pairs=run.totals.get("pairs", 0),
+        customers=run.totals.get("customers", 0),
+        warnings=list(run.warnings),
+    )
+    row = {
+        "run_id": run.run_id,
+        "started_at": run.started_at,
+        "finished_at": datetime.now(timezone.utc),
+        "status": status,
+        "failed_stage": stage or None,
+        "error": _safe_cause(err) if err is not None else None,
+        "engine": run.engine.name,
+        "config_hash": run.config.hash(),
+        "records_ingested": result.ingested,
+        "records_quarantined": result.quarantined,
+        "records_silver": result.silver,
+        "pairs_scored": result.pairs,
+        "customers": result.customers,
+        "seconds": result.seconds,
+        "per_source": json.dumps(result.per_source, sort_keys=True),
+        "stage_seconds": json.dumps(result.stage_seconds),
+        "warnings": json.dumps(result.warnings),
+    }
+    schema = pa.schema([
+        ("run_id", pa.string()), ("started_at", pa.timestamp("us", "UTC")),
+        ("finished_at", pa.timestamp("us", "UTC")), ("status", pa.string()),
+        ("failed_stage", pa.string()), ("error", pa.string()), ("engine", pa.string()),
+        ("config_hash", pa.string()), ("records_ingested", pa.int64()),
+        ("records_quarantined", pa.int64()), ("records_silver", pa.int64()),
+        ("pairs_scored", pa.int64()), ("customers", pa.int64()), ("seconds", pa.float64()),
+        ("per_source", pa.string()), ("stage_seconds", pa.string()), ("warnings", pa.string()),
+    ])
+    run.lakehouse.write("audit/runs", pa.Table.from_pylist([row], schema), run.run_id, mode="append")
+    return result

@@ -1,0 +1,121 @@
+"""The Python API the CLI wraps: `Project.load("scv.yaml").run()` from a notebook too."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from scv.config import ProjectConfig, load_config
+from scv.engine import Engine, create_engine
+from scv.errors import ConfigError, ScvError
+from scv.evaluate import Scores, score
+from scv.lakehouse import Lakehouse, TableInfo
+from scv.pipeline import Progress, Run, RunResult, execute
+
+TRUTH_COLUMNS = ("source", "source_record_id", "person_id")
+
+
+@dataclass(frozen=True)
+class Status:
+    lakehouse: Path
+    tables: list[TableInfo]
+    last_run: dict | None
+
+
+class Project:
+    def __init__(self, config: ProjectConfig, base_dir: str | Path = "."):
+        self.config = config
+        self.base_dir = Path(base_dir).resolve()
+
+    @classmethod
+    def load(cls, path: str | Path = "scv.yaml") -> Project:
+        config, base_dir = load_config(path)
+        return cls(config, base_dir)
+
+    @property
+    def lakehouse(self) -> Lakehouse:
+        root = Path(self.config.lakehouse)
+        return Lakehouse(root if root.is_absolute() else self.base_dir / root)
+
+    def engine(self) -> Engine:
+        options = self.config.duckdb.model_dump()
+        temp = options.pop("temp_directory") or Path(tempfile.gettempdir()) / "scv-spill"
+        return create_engine(self.config.engine, temp_directory=temp, **options)
+
+    def run(self, progress: Progress | None = None) -> RunResult:
+        """Ingest, validate, standardise, link and publish golden records."""
+        engine = self.engine()
+        try:
+            return execute(Run(self.config, self.base_dir, self.lakehouse, engine), progress)
+        finally:
+            engine.close()
+
+    def status(self) -> Status:
+        lake = self.lakehouse
+        tables = [lake.info(t) for t in lake.tables()]
+        last = None
+        if lake.exists("audit/runs"):
+            runs = lake.read_table("audit/runs").sort_by([("started_at", "descending")])
+            if runs.num_rows:
+                last = runs.slice(0, 1).to_pylist()[0]
+                for key in ("per_source", "stage_seconds", "warnings"):
+                    last[key] = json.loads(last[key]) if last.get(key) else None
+        return Status(lake.root, tables, last)
+
+    def evaluate(self, truth: str | Path | None = None) -> Scores:
+        """Score gold/customer_xref against a truth file or the configured truth column."""
+        lake = self.lakehouse
+        if not lake.exists("gold/customer_xref"):
+            raise ScvError("no gold/customer_xref yet: run `scv run` first")
+        xref = lake.read_table("gold/customer_xref").select(["record_key", "customer_id"])
+        predicted = xref.rename_columns(["record_key", "cluster"])
+        return score(predicted, self._truth(truth))
+
+    def _truth(self, truth: str | Path | None) -> pa.Table:
+        if truth is not None:
+            return read_truth_file(truth)
+        column = self.config.evaluation.truth_column
+        if not column:
+            raise ConfigError(
+                "no truth given: pass --truth FILE (columns source, source_record_id, "
+                "person_id) or set evaluation.truth_column in scv.yaml"
+            )
+        parts = []
+        for name in self.config.sources:
+            bronze = self.lakehouse.read(f"bronze/{name}")
+            if column in bronze.schema.names:
+                t = bronze.to_table(columns=["_record_id", column])
+                keys = pc.binary_join_element_wise(pa.scalar(f"{name}:"), t["_record_id"], "")
+                parts.append(pa.table({"record_key": keys, "entity": pc.cast(t[column], pa.string())}))
+        if not parts:
+            raise ConfigError(f"evaluation.truth_column: no source has a column '{column}'")
+        return pa.concat_tables(parts)
+
+
+def read_truth_file(path: str | Path) -> pa.Table:
+    import duckdb
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--truth: no such file {path}")
+    con = duckdb.connect()
+    reader = "read_parquet" if path.suffix in (".parquet", ".pq") else "read_csv"
+    extra = ", all_varchar = true" if reader == "read_csv" else ""
+    rel = con.sql(f"select * from {reader}(?{extra})", params=[str(path)])
+    missing = [c for c in TRUTH_COLUMNS if c not in rel.columns]
+    if missing:
+        raise ConfigError(
+            f"--truth {path}: missing column(s) {', '.join(missing)}; "
+            f"a truth file has columns {', '.join(TRUTH_COLUMNS)}"
+        )
+    table = con.sql(
+        """select concat(cast(source as varchar), ':', cast(source_record_id as varchar)) as record_key,
+                  cast(person_id as varchar) as entity from rel"""
+    ).fetch_arrow_table()
+    con.close()
+    return table
