@@ -1,5 +1,8 @@
 """Ingest: read each source as it is, check its mapping, and land it in bronze.
 
+Lines a reader cannot parse are kept aside (`rejects_<source>`) for quarantine and
+counted as ingested, so the ledger still adds up.
+
 CSV is read as text so that phone numbers and postcodes keep their leading zeros;
 Parquet, JSON lines and Delta keep the types they carry.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS, Source, did_you_mean, resolve_source
+from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX
 from scv.errors import ConfigError, ScvError
 
 if TYPE_CHECKING:
@@ -19,37 +23,51 @@ SILVER_KEYS = ("record_key", "source", "source_record_id")
 
 
 def ingest(run: Run) -> None:
-    q, lit = run.engine.dialect.quote, run.engine.dialect.literal
+    """Read every source and check every mapping first, so a mistake writes nothing."""
     for name, source in run.config.sources.items():
-        files, fmt = resolve_source(name, source, run.base_dir)
-        raw = f"raw_{name}"
-        try:
-            if fmt == "delta":
-                from deltalake import DeltaTable
+        read_source(run, name, source)
+    for name, source in run.config.sources.items():
+        land_in_bronze(run, name, source)
 
-                run.engine.read_arrow(raw, DeltaTable(files[0]).to_pyarrow_dataset())
-            else:
-                run.engine.read_files(raw, files, fmt, delimiter=source.delimiter)
-        except ScvError as err:
-            raise ScvError(
-                f"sources.{name}: cannot read {source.path} as {fmt}: {err}; "
-                "check the file or set `format:`/`delimiter:`"
-            ) from None
-        columns = [c for c, _ in run.engine.columns(raw)]
-        check_mapping(name, source, columns)
-        row_text = ", ".join(f"coalesce(cast({q(c)} as string), '\\N')" for c in columns)
-        run.engine.create(
-            f"bronze_{name}",
-            f"""select *, {lit(name)} as _source,
-                   nullif(trim(cast({q(source.id)} as string)), '') as _record_id,
-                   {lit(run.run_id)} as _batch_id,
-                   cast({lit(run.started_at.isoformat(sep=' '))} as timestamp) as _ingested_at,
-                   md5(concat_ws(chr(31), {row_text})) as _row_hash
-                from {q(raw)}""",
-        )
-        run.engine.drop(raw)
-        run.engine.publish(f"bronze_{name}", run.lakehouse, f"bronze/{name}", run.run_id)
-        run.count(name, "ingested", run.engine.count(f"bronze_{name}"))
+
+def read_source(run: Run, name: str, source: Source) -> None:
+    files, fmt = resolve_source(name, source, run.base_dir)
+    try:
+        if fmt == "delta":
+            from deltalake import DeltaTable
+
+            run.engine.read_arrow(f"raw_{name}", DeltaTable(files[0]).to_pyarrow_dataset())
+            run.engine.read_arrow(f"raw_{name}{REJECTS_SUFFIX}", REJECTS_SCHEMA.empty_table())
+        else:
+            run.engine.read_files(f"raw_{name}", files, fmt, delimiter=source.delimiter)
+    except ScvError as err:
+        raise ScvError(
+            f"sources.{name}: cannot read {source.path} as {fmt}: {err}; "
+            "check the file or set `format:`/`delimiter:`"
+        ) from None
+    check_mapping(name, source, [c for c, _ in run.engine.columns(f"raw_{name}")])
+
+
+def land_in_bronze(run: Run, name: str, source: Source) -> None:
+    q, lit = run.engine.dialect.quote, run.engine.dialect.literal
+    raw = f"raw_{name}"
+    row_text = ", ".join(
+        f"coalesce(cast({q(c)} as string), '\\N')" for c, _ in run.engine.columns(raw)
+    )
+    run.engine.create(
+        f"bronze_{name}",
+        f"""select *, {lit(name)} as _source,
+               nullif(trim(cast({q(source.id)} as string)), '') as _record_id,
+               {lit(run.run_id)} as _batch_id,
+               cast({lit(run.started_at.isoformat(sep=' '))} as timestamp) as _ingested_at,
+               md5(concat_ws(chr(31), {row_text})) as _row_hash
+            from {q(raw)}""",
+    )
+    run.engine.drop(raw)
+    run.engine.create(f"rejects_{name}", f"select * from {q(raw + REJECTS_SUFFIX)}")
+    run.engine.drop(raw + REJECTS_SUFFIX)
+    run.engine.publish(f"bronze_{name}", run.lakehouse, f"bronze/{name}", run.run_id)
+    run.count(name, "ingested", run.engine.count(f"bronze_{name}") + run.engine.count(f"rejects_{name}"))
 
 
 def check_mapping(name: str, source: Source, columns: list[str]) -> None:

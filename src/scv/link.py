@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
 PRIOR_RECALL = 0.7  # share of true matches the deterministic rules are assumed to find
+FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
 LINK_FIELDS = (
     "first_name", "last_name", "date_of_birth", "email", "phone_key",
     "postcode", "address_line_1", "city", "gender",
@@ -145,7 +146,7 @@ def link(run: Run) -> None:
         retain_intermediate_calculation_columns=False,
     )
     linker = Linker(inputs if len(inputs) > 1 else inputs[0], settings, log_level=logging.ERROR)
-    train(linker, fields, run)
+    train(linker, fields, run, total)
     predictions = linker.inference.predict(threshold_match_probability=PAIRS_FLOOR)
     run.engine.create(
         "pairs",
@@ -164,20 +165,32 @@ def link(run: Run) -> None:
     run.model = linker.misc.save_model_to_json()
 
 
-def train(linker: Linker, fields: set[str], run: Run) -> None:
-    """Prior from deterministic rules, u from random pairs, m by EM."""
+def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
+    """Prior from deterministic rules, u from random pairs, m by EM.
+
+    A step that cannot run on this data (too few records, no pairs under a rule) is
+    reported as a warning and Splink's defaults stand in for what it would estimate.
+    """
     seed = run.config.linkage.seed
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on(*r) for r in deterministic_rules(fields)], recall=PRIOR_RECALL
-    )
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=run.config.linkage.max_pairs_for_u, seed=seed
-    )
+    training = linker.training
+    _attempt(run, "prior from deterministic rules", lambda: training.estimate_probability_two_random_records_match(
+        [block_on(*r) for r in deterministic_rules(fields)], recall=PRIOR_RECALL))
+    settings = linker._settings_obj  # Splink leaves a zero prior when the rules find no pair
+    if not settings._probability_two_random_records_match:
+        settings._probability_two_random_records_match = FALLBACK_DUPLICATE_SHARE / max(total, 2)
+        run.warn("deterministic rules found no pair: assuming few duplicates for the prior")
+    _attempt(run, "u from random pairs", lambda: training.estimate_u_using_random_sampling(
+        max_pairs=run.config.linkage.max_pairs_for_u, seed=seed))
     for rule in em_rules(fields):
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
-        except Exception as err:  # noqa: BLE001 - a session with no pairs must not stop the run
-            run.warn(f"EM session blocked on {', '.join(rule)} skipped ({type(err).__name__})")
+        _attempt(run, f"EM blocked on {', '.join(rule)}", lambda rule=rule: (
+            training.estimate_parameters_using_expectation_maximisation(block_on(*rule))))
+
+
+def _attempt(run: Run, step: str, action) -> None:
+    try:
+        action()
+    except Exception as err:  # noqa: BLE001 - Splink raises many types on degenerate data
+        run.warn(f"linkage training step '{step}' skipped on this data ({type(err).__name__})")
 
 
 def _singletons(run: Run) -> None:

@@ -1,6 +1,6 @@
 """Validate: rows that cannot be identified leave the pipeline for quarantine.
 
-A record id must be present and unique within its source. Exact copies of a row keep
+Lines the reader could not parse join them there. A record id must be present and unique within its source. Exact copies of a row keep
 one copy; different rows sharing an id are all held back, since nothing says which
 one is right.
 """
@@ -37,15 +37,24 @@ def validate(run: Run) -> None:
                 end as _reason
                 from copies c left join ids i on c._record_id = i._record_id""",
         )
-        bronze_cols = ", ".join(q(c) for c, _ in run.engine.columns(f"bronze_{name}"))
+        columns = run.engine.columns(f"bronze_{name}")
+        bronze_cols = ", ".join(q(c) for c, _ in columns)
+        unparsed = ", ".join(
+            lit(name) if c == "_source" else f"cast(null as {t}) as {q(c)}" for c, t in columns
+        )
         run.engine.create(
             f"valid_{name}",
             f"select {bronze_cols} from {q(f'checked_{name}')} where _reason is null",
         )
         run.engine.create(
             f"quarantine_{name}",
-            f"""select {bronze_cols}, _reason, {lit(run.run_id)} as _run_id
-                from {q(f'checked_{name}')} where _reason is not null""",
+            f"""select {bronze_cols}, _reason, cast(null as string) as _file,
+                       cast(null as bigint) as _line, cast(null as string) as _raw_line,
+                       {lit(run.run_id)} as _run_id
+                from {q(f'checked_{name}')} where _reason is not null
+                union all
+                select {unparsed}, _reason, _file, _line, _raw_line, {lit(run.run_id)} as _run_id
+                from {q(f'rejects_{name}')}""",
         )
         run.engine.drop(f"checked_{name}")
         run.engine.publish(f"quarantine_{name}", run.lakehouse, f"quarantine/{name}", run.run_id)

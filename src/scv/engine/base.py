@@ -7,6 +7,11 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
+REJECTS_SUFFIX = "__rejects"
+REJECTS_SCHEMA = pa.schema(
+    [("_file", pa.string()), ("_line", pa.int64()), ("_reason", pa.string()), ("_raw_line", pa.string())]
+)
+
 
 class Dialect:
     """SQL spellings that differ between engines; everything else is shared SQL."""
@@ -46,7 +51,11 @@ class Engine(ABC):
 
     @abstractmethod
     def read_files(self, name: str, files: list[str], fmt: str, *, delimiter: str | None = None) -> None:
-        """Register the rows of source files as table `name` (CSV read as text, never inferred)."""
+        """Register the rows of source files as table `name` (CSV read as text, never inferred).
+
+        Lines that cannot be parsed go to table `name + REJECTS_SUFFIX` (REJECTS_SCHEMA)
+        instead of failing the read or vanishing.
+        """
 
     @abstractmethod
     def read_arrow(self, name: str, data: pa.Table | pa.dataset.Dataset) -> None:

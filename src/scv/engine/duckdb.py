@@ -9,8 +9,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from scv.engine.base import Dialect, Engine
+from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine
 from scv.errors import ScvError
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(file: str) -> str:
+    """The delimiter the header line uses most, of the common ones."""
+    with open(file, encoding="utf-8", errors="replace") as f:
+        header = f.readline()
+    return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
 
 
 class DuckDBDialect(Dialect):
@@ -53,9 +62,9 @@ class DuckDBEngine(Engine):
     def read_files(self, name, files, fmt, *, delimiter=None):
         try:
             if fmt == "csv":
-                kwargs = {"sep": delimiter} if delimiter else {}
-                rel = self.con.read_csv(files, header=True, all_varchar=True, union_by_name=True, **kwargs)
-            elif fmt == "parquet":
+                self._read_csv(name, files, delimiter)
+                return
+            if fmt == "parquet":
                 rel = self.con.read_parquet(files, union_by_name=True)
             elif fmt == "json":
                 rel = self.con.read_json(files, format="newline_delimited")
@@ -63,8 +72,37 @@ class DuckDBEngine(Engine):
                 raise ValueError(f"read_files does not read {fmt}")
             self.drop(name)
             rel.to_table(name)
+            self.read_arrow(f"{name}{REJECTS_SUFFIX}", pa.Table.from_pylist([], REJECTS_SCHEMA))
         except duckdb.Error as err:
             raise ScvError(_without_row_content(str(err))) from None
+
+    def _read_csv(self, name, files, delimiter):
+        """File by file with a fixed dialect: DuckDB's sniffer may otherwise take a wide
+        row for the header and skip the lines above it. Malformed lines are kept aside."""
+        parts, rejects = [], []
+        for i, file in enumerate(files):
+            part = f"{name}__part{i}"
+            self.drop(part)
+            self.con.read_csv(
+                file, header=True, all_varchar=True, skiprows=0,
+                sep=delimiter or sniff_delimiter(file), quotechar='"', escapechar='"',
+                store_rejects=True, ignore_errors=True,
+            ).to_table(part)
+            rejects += [
+                {"_file": Path(file).name, "_line": line, "_reason": f"malformed CSV line: {kinds}",
+                 "_raw_line": raw}
+                for line, kinds, raw in self.con.execute(
+                    """select line, string_agg(distinct lower(cast(error_type as varchar)), ', '),
+                              any_value(csv_line)
+                       from reject_errors group by line order by line"""
+                ).fetchall()
+            ]
+            parts.append(part)
+        union = " union all by name ".join(f"select * from {self.dialect.quote(p)}" for p in parts)
+        self.create(name, union)
+        for part in parts:
+            self.drop(part)
+        self.read_arrow(f"{name}{REJECTS_SUFFIX}", pa.Table.from_pylist(rejects, REJECTS_SCHEMA))
 
     def read_arrow(self, name, data):
         self.con.register(f"{name}__arrow", data)
@@ -81,7 +119,7 @@ class DuckDBEngine(Engine):
         return [(r[0], r[1]) for r in self.con.execute(f"describe {self.dialect.quote(name)}").fetchall()]
 
     def to_arrow(self, name) -> pa.RecordBatchReader:
-        return self.con.sql(f"select * from {self.dialect.quote(name)}").fetch_arrow_reader(100_000)
+        return self.con.sql(f"select * from {self.dialect.quote(name)}").to_arrow_reader(100_000)
 
     def drop(self, name):
         self.con.execute(f"drop table if exists {self.dialect.quote(name)}")

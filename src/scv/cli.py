@@ -1,0 +1,218 @@
+"""The `scv` command: a thin layer over `scv.Project` and friends.
+
+Errors raised on purpose become one red line and an exit code (2 for a project file
+or input that must be fixed, 1 for a failed run); `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scv.errors import ScvError
+
+app = typer.Typer(
+    help="Single customer view: link customer records from many systems into golden records.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Project file.", show_default=True)
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and library logs.")]
+
+
+def _friendly(command):
+    """Turn scv's own errors into one line and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, debug: bool = False, **kwargs):
+        logging.basicConfig(level=logging.INFO if debug else logging.WARNING, format="%(message)s")
+        if not debug:
+            logging.getLogger("splink").setLevel(logging.ERROR)
+        try:
+            return command(*args, **kwargs)
+        except ScvError as err:
+            if debug:
+                raise
+            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(err.exit_code) from None
+
+    return wrapper
+
+
+def _run_with_progress(project):
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err_console, transient=False,
+    ) as bar:
+        tasks = {}
+
+        def on_stage(stage: str, state: str):
+            if state == "start":
+                tasks[stage] = bar.add_task(stage, total=1)
+            else:
+                bar.update(tasks[stage], completed=1)
+
+        return project.run(progress=on_stage)
+
+
+def _print_run(result) -> None:
+    table = Table(title=f"run {result.run_id}: {result.status} in {result.seconds:.1f} s")
+    for col in ("source", "ingested", "quarantined", "silver"):
+        table.add_column(col, justify="left" if col == "source" else "right")
+    for source, c in result.per_source.items():
+        table.add_row(source, *(f"{c.get(k, 0):,}" for k in ("ingested", "quarantined", "silver")))
+    table.add_row("[bold]total", f"{result.ingested:,}", f"{result.quarantined:,}", f"{result.silver:,}")
+    console.print(table)
+    console.print(
+        f"{result.pairs:,} scored pairs, [bold]{result.customers:,} customers[/] "
+        f"in {result.lakehouse}/gold/customers"
+    )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
+def _print_scores(scores) -> None:
+    table = Table(title="linkage against the truth")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key in ("records", "clusters", "true_entities"):
+        table.add_row(key.replace("_", " "), f"{getattr(scores, key):,}")
+    for key in ("precision", "recall", "f1", "bcubed_precision", "bcubed_recall", "bcubed_f1"):
+        table.add_row(f"pairwise {key}" if "bcubed" not in key else key.replace("_", " "),
+                      f"{getattr(scores, key):.4f}")
+    console.print(table)
+
+
+@app.command()
+@_friendly
+def run(config: ConfigOption = Path("scv.yaml"), debug: DebugOption = False):
+    """Run the pipeline: ingest, validate, standardise, link, golden records."""
+    from scv.project import Project
+
+    _print_run(_run_with_progress(Project.load(config)))
+
+
+@app.command()
+@_friendly
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new project.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing scv.yaml.")] = False,
+    debug: DebugOption = False,
+):
+    """Create a starter project: a commented scv.yaml and sample sources."""
+    from scv.demo import write_project
+
+    config, data = write_project(directory, people=300, overwrite=force)
+    console.print(f"created {config} with {sum(data.records_per_source.values())} sample records "
+                  f"in {data.out_dir}")
+    console.print(f"next: [bold]scv run --config {config}[/]")
+
+
+@app.command()
+@_friendly
+def generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the generated files.")],
+    people: Annotated[int, typer.Option(help="Number of real people behind the records.", min=1)] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
+    debug: DebugOption = False,
+):
+    """Generate multi-source demo customer data with ground truth (truth.csv)."""
+    from scv.generate import generate as make
+
+    data = make(out, people=people, seed=seed)
+    records = sum(data.records_per_source.values())
+    console.print(
+        f"{records:,} records of {people:,} people ({data.orders:,} orders) in {data.out_dir} "
+        f"in {data.seconds:.1f} s ({records / max(data.seconds, 1e-9):,.0f} records/s); "
+        f"truth in {data.truth_path}"
+    )
+
+
+@app.command()
+@_friendly
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Folder for the demo project.")] = Path("scv-demo"),
+    people: Annotated[int, typer.Option(help="Number of people to generate.", min=2)] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    debug: DebugOption = False,
+):
+    """Generate demo data, run the pipeline on it and score the result."""
+    from scv.demo import write_project
+    from scv.project import Project
+
+    started = time.perf_counter()
+    config, data = write_project(directory, people=people, seed=seed, overwrite=True)
+    console.print(f"generated {sum(data.records_per_source.values()):,} records of {people:,} people "
+                  f"in {data.out_dir}")
+    project = Project.load(config)
+    result = _run_with_progress(project)
+    _print_run(result)
+    scores = project.evaluate(data.truth_path)
+    _print_scores(scores)
+    console.print(
+        f"found {result.customers:,} customers for {people:,} real people; "
+        f"pairwise F1 {scores.f1:.3f}; demo took {time.perf_counter() - started:.1f} s"
+    )
+    console.print(f"tables: {result.lakehouse}  (try: scv status --config {config})")
+
+
+@app.command()
+@_friendly
+def evaluate(
+    config: ConfigOption = Path("scv.yaml"),
+    truth: Annotated[Path | None, typer.Option(help="CSV/Parquet with source, source_record_id, person_id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    debug: DebugOption = False,
+):
+    """Score the customer clusters against the truth (pairwise and B-cubed)."""
+    from scv.project import Project
+
+    scores = Project.load(config).evaluate(truth)
+    if as_json:
+        console.print_json(json.dumps(scores.as_dict()))
+    else:
+        _print_scores(scores)
+
+
+@app.command()
+@_friendly
+def status(config: ConfigOption = Path("scv.yaml"), debug: DebugOption = False):
+    """Show the lakehouse tables (rows, versions) and the last run."""
+    from scv.project import Project
+
+    state = Project.load(config).status()
+    table = Table(title=f"lakehouse {state.lakehouse}")
+    for col in ("table", "rows", "version", "last run"):
+        table.add_column(col, justify="right" if col in ("rows", "version") else "left")
+    for t in state.tables:
+        table.add_row(t.name, f"{t.rows:,}", str(t.version), t.last_run or "")
+    console.print(table)
+    if not state.tables:
+        console.print("no tables yet: run [bold]scv run[/]")
+    if state.last_run:
+        r = state.last_run
+        console.print(
+            f"last run {r['run_id']}: [bold]{r['status']}[/] in {r['seconds']:.1f} s; "
+            f"{r['records_ingested']:,} ingested, {r['records_quarantined']:,} quarantined, "
+            f"{r['records_silver']:,} in silver, {r['customers']:,} customers"
+            + (f"; failed in {r['failed_stage']}: {r['error']}" if r["status"] == "failed" else "")
+        )
+
+
+def main():  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,93 @@
+"""Fixtures that build small projects and lakehouses in a temporary folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+CRM_CSV = """\
+contactid,firstname,lastname,emailaddress1,mobilephone,birthdate,address1_postalcode,modifiedon,donotemail
+c1,Robert,Smith,Rob.Smith@Example.com,07700 900123,1980-02-01,SW1A 1AA,2024-01-01,false
+c2,Elizabeth,Jones,liz.jones@example.com,+44 7700 900456,1975-12-24,M1 1AE,2024-02-01,true
+c3,Ann,Brown,,07700900789,1990-07-07,LS1 4AP,2024-03-01,false
+"""
+SHOP_CSV = """\
+customer_id,first_name,last_name,email,phone,post_code,updated_at
+101,ROBERT,SMITH,rob.smith@example.com,+447700900123,sw1a1aa,2024-05-01
+102,Elizabeth,Jones,LIZ.JONES@EXAMPLE.COM,07700900456,M1 1AE,2024-06-01
+103,Zoë,Clark,zoe@example.com,07700900999,E1 6AN,2024-06-02
+"""
+
+
+def write_project(folder: Path, yaml_text: str, files: dict[str, str]) -> Path:
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(content, encoding="utf-8")
+    config = folder / "scv.yaml"
+    config.write_text(textwrap.dedent(yaml_text), encoding="utf-8")
+    return config
+
+
+TWO_SOURCES_YAML = """\
+    lakehouse: ./lakehouse
+    sources:
+      crm:
+        path: crm.csv
+        id: contactid
+        updated_at: modifiedon
+        columns:
+          first_name: firstname
+          last_name: lastname
+          email: emailaddress1
+          phone: mobilephone
+          date_of_birth: birthdate
+          postcode: address1_postalcode
+        attributes: [donotemail]
+      shop:
+        path: shop.csv
+        id: customer_id
+        updated_at: updated_at
+        columns:
+          first_name: first_name
+          last_name: last_name
+          email: email
+          phone: phone
+          postcode: post_code
+    """
+
+
+@pytest.fixture
+def two_sources(tmp_path) -> Path:
+    """A CRM and a web shop sharing two customers: the scv.yaml path."""
+    return write_project(tmp_path, TWO_SOURCES_YAML, {"crm.csv": CRM_CSV, "shop.csv": SHOP_CSV})
+
+
+@pytest.fixture
+def fake_1000(tmp_path) -> Path:
+    """Splink's fake_1000 as a one-source project with its truth column."""
+    data = SHARED_DATA / "fake_1000.csv"
+    if not data.exists():
+        pytest.skip(f"shared data not found at {data}")
+    return write_project(
+        tmp_path,
+        f"""\
+        lakehouse: ./lakehouse
+        sources:
+          people:
+            path: {data}
+            id: unique_id
+            columns:
+              first_name: first_name
+              last_name: surname
+              date_of_birth: dob
+              city: city
+              email: email
+        evaluation:
+          truth_column: cluster
+        """,
+        {},
+    )

@@ -1,0 +1,215 @@
+"""The whole run on small real data: the lakehouse contract and what happens to every row."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable, write_deltalake
+
+from conftest import CRM_CSV, SHOP_CSV, write_project
+from scv import Project, StageFailed, pipeline
+from scv.config import CANONICAL_FIELDS
+
+
+def table(project, name) -> pa.Table:
+    return project.lakehouse.read_table(name)
+
+
+@pytest.fixture
+def ran(two_sources):
+    project = Project.load(two_sources)
+    return project, project.run()
+
+
+def test_every_table_of_the_contract_is_written(ran):
+    project, _ = ran
+    assert set(project.lakehouse.tables()) == {
+        "bronze/crm", "bronze/shop", "quarantine/crm", "quarantine/shop", "silver/records",
+        "silver/pairs", "gold/customers", "gold/customer_xref", "audit/runs",
+    }
+
+
+def test_bronze_keeps_rows_as_read_with_system_columns(ran):
+    project, _ = ran
+    bronze = table(project, "bronze/crm")
+    assert bronze.num_rows == 3
+    assert {"_source", "_record_id", "_batch_id", "_ingested_at", "_row_hash"} <= set(bronze.column_names)
+    assert "07700 900123" in bronze["mobilephone"].to_pylist()  # text as read, zero kept
+
+
+def test_silver_has_one_canonical_row_per_record(ran):
+    project, _ = ran
+    silver = table(project, "silver/records")
+    assert silver.num_rows == 6
+    assert {"record_key", "source", "source_record_id", *CANONICAL_FIELDS, "donotemail"} <= set(silver.column_names)
+    assert sorted(silver["record_key"].to_pylist()) == [
+        "crm:c1", "crm:c2", "crm:c3", "shop:101", "shop:102", "shop:103"]
+
+
+def test_pairs_carry_weights_and_probabilities(ran):
+    project, _ = ran
+    pairs = table(project, "silver/pairs")
+    assert pairs.column_names == ["record_key_l", "record_key_r", "match_weight", "match_probability"]
+    assert pairs.num_rows > 0
+
+
+def test_the_same_people_in_two_sources_become_one_customer(ran):
+    project, result = ran
+    xref = {r["record_key"]: r["customer_id"] for r in table(project, "gold/customer_xref").to_pylist()}
+    assert xref["crm:c1"] == xref["shop:101"]
+    assert xref["crm:c2"] == xref["shop:102"]
+    assert len({xref["crm:c1"], xref["crm:c2"], xref["crm:c3"], xref["shop:103"]}) == 4
+    assert result.customers == table(project, "gold/customers").num_rows == 4
+
+
+def test_xref_flags_mark_one_golden_record_per_customer(ran):
+    project, _ = ran
+    xref = table(project, "gold/customer_xref").to_pylist()
+    assert set(xref[0]) == {"source", "source_record_id", "record_key", "customer_id",
+                            "golden_record", "most_complete", "most_recent", "duplicate"}
+    by_customer = {}
+    for row in xref:
+        by_customer.setdefault(row["customer_id"], []).append(row)
+    for rows in by_customer.values():
+        assert sum(r["golden_record"] for r in rows) == 1
+        assert sum(r["most_recent"] for r in rows) == 1
+        assert all(r["duplicate"] == (len(rows) > 1) for r in rows)
+    recent = {r["record_key"] for r in xref if r["most_recent"]}
+    assert "shop:101" in recent  # the shop record was updated after the CRM one
+
+
+def test_golden_record_fills_gaps_from_the_other_records(ran):
+    project, _ = ran
+    customers = table(project, "gold/customers").to_pylist()
+    robert = next(c for c in customers if c["first_name"] == "robert")
+    assert robert["date_of_birth"] is not None  # only the CRM has it
+    assert robert["sources"] == ["crm", "shop"]
+    assert robert["record_count"] == 2
+    assert robert["donotemail"] == "false"
+
+
+def test_customer_ids_are_opaque_and_repeatable(two_sources):
+    first = Project.load(two_sources)
+    first.run()
+    ids = sorted(table(first, "gold/customer_xref")["customer_id"].to_pylist())
+    first.run()
+    assert sorted(table(first, "gold/customer_xref")["customer_id"].to_pylist()) == ids
+    assert all(i.startswith("C") and "smith" not in i.lower() for i in ids)
+
+
+def test_every_write_is_a_commit_tagged_with_the_run(ran):
+    project, result = ran
+    for name in project.lakehouse.tables():
+        history = DeltaTable(project.lakehouse.path(name)).history(1)[0]
+        assert history["scv.run_id"] == result.run_id
+
+
+def test_run_ledger_accounts_for_every_row(ran):
+    project, result = ran
+    runs = table(project, "audit/runs").to_pylist()
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["status"] == "succeeded" and run["run_id"] == result.run_id
+    assert run["records_ingested"] == run["records_silver"] + run["records_quarantined"] == 6
+    assert set(json.loads(run["stage_seconds"])) == {
+        "ingest", "validate", "standardise", "link", "golden", "publish"}
+
+
+def test_rows_without_a_unique_id_are_quarantined_not_lost(tmp_path):
+    crm = CRM_CSV + ",NoId,Person,,,,,,\nc1,Other,Person,,,,,,\nc3,Ann,Brown,,07700900789,1990-07-07,LS1 4AP,2024-03-01,false\n"
+    config = write_project(tmp_path, """\
+        sources:
+          crm:
+            path: crm.csv
+            id: contactid
+            columns: {first_name: firstname, last_name: lastname}
+        """, {"crm.csv": crm})
+    project = Project.load(config)
+    result = project.run()
+    reasons = sorted(table(project, "quarantine/crm")["_reason"].to_pylist())
+    assert reasons == [
+        "exact duplicate of another row",
+        "missing record id (column contactid)",
+        "record id not unique (column contactid): 2 different rows share it",
+        "record id not unique (column contactid): 2 different rows share it",
+    ]
+    assert result.ingested == 6 and result.quarantined == 4 and result.silver == 2
+    assert sorted(table(project, "silver/records")["record_key"].to_pylist()) == ["crm:c2", "crm:c3"]
+
+
+def test_malformed_csv_lines_are_quarantined_with_their_line_number(tmp_path):
+    crm = CRM_CSV + "c9,Too,Many,,,,,,,extra,fields\n"
+    config = write_project(tmp_path, """\
+        sources:
+          crm:
+            path: crm.csv
+            id: contactid
+            columns: {first_name: firstname, last_name: lastname}
+        """, {"crm.csv": crm})
+    project = Project.load(config)
+    result = project.run()
+    assert (result.ingested, result.quarantined, result.silver) == (4, 1, 3)
+    [row] = table(project, "quarantine/crm").to_pylist()
+    assert (row["_file"], row["_line"], row["_reason"]) == ("crm.csv", 5, "malformed CSV line: too many columns")
+    assert row["_raw_line"].startswith("c9,Too,Many")
+
+
+def test_a_failed_run_leaves_gold_unchanged_and_is_recorded(two_sources, monkeypatch):
+    project = Project.load(two_sources)
+    project.run()
+    before = {n: DeltaTable(project.lakehouse.path(n)).version() for n in ("gold/customers", "gold/customer_xref")}
+
+    def link_fails(run):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pipeline, "STAGES", [(n, link_fails if n == "link" else f) for n, f in pipeline.STAGES])
+    with pytest.raises(StageFailed) as failure:
+        project.run()
+    assert failure.value.stage == "link"
+    assert {n: DeltaTable(project.lakehouse.path(n)).version() for n in before} == before
+    runs = table(project, "audit/runs").sort_by("started_at").to_pylist()
+    assert [r["status"] for r in runs] == ["succeeded", "failed"]
+    assert runs[1]["failed_stage"] == "link"
+    assert "injected fault" not in runs[1]["error"]  # a library's message may quote data
+
+
+def test_sources_in_parquet_json_lines_delta_and_many_files(tmp_path):
+    rows = [{"id": "1", "first": "Ann", "last": "Brown", "mail": "ann@example.com"},
+            {"id": "2", "first": "Bob", "last": "Green", "mail": "bob@example.com"}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "a.parquet")
+    (tmp_path / "b.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    write_deltalake(str(tmp_path / "c_delta"), pa.Table.from_pylist(rows))
+    (tmp_path / "parts").mkdir()
+    for i, r in enumerate(rows):
+        (tmp_path / "parts" / f"p{i}.csv").write_text(f"id,first,last,mail\n{r['id']},{r['first']},{r['last']},{r['mail']}\n")
+    mapping = "id: id\n    columns: {first_name: first, last_name: last, email: mail}"
+    config = write_project(tmp_path, f"""\
+        sources:
+          pq:
+            path: a.parquet
+            {mapping}
+          js:
+            path: b.jsonl
+            {mapping}
+          dl:
+            path: c_delta
+            {mapping}
+          parts:
+            path: parts/*.csv
+            {mapping}
+        """.replace("\n    columns", "\n            columns"), {})
+    result = Project.load(config).run()
+    assert result.per_source == {s: {"ingested": 2, "quarantined": 0, "silver": 2} for s in ("pq", "js", "dl", "parts")}
+    assert result.customers == 2
+
+
+def test_fake_1000_links_with_high_precision(fake_1000):
+    project = Project.load(fake_1000)
+    project.run()
+    scores = project.evaluate()
+    assert scores.records == 1000 and scores.true_entities == 251
+    assert scores.precision >= 0.95
+    assert scores.f1 >= 0.75

@@ -1,0 +1,107 @@
+"""Cleaning rules, as tables of raw value -> standardised value, run inside the engine."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+import pytest
+
+from scv import standardise as std
+from scv.config import Standardise
+from scv.engine import create_engine
+
+FORMATS = Standardise().date_formats
+
+
+@pytest.fixture(scope="module")
+def engine():
+    e = create_engine("duckdb")
+    yield e
+    e.close()
+
+
+def apply(engine, rule, value):
+    engine.read_arrow("v", pa.table({"x": pa.array([value], pa.string())}))
+    return engine.rows(f"select {rule(engine.dialect, 'x')} from v")[0][0]
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("  Robert ", "robert"),
+    ("O'Brien", "obrien"),
+    ("Smith-Jones", "smith jones"),
+    ("ZOË", "zoe"),
+    ("Mary   Ann", "mary ann"),
+    ("Łukasz", "łukasz"),
+    ("李", "李"),
+    ("...", None),
+    ("", None),
+    (None, None),
+])
+def test_text(engine, raw, clean):
+    assert apply(engine, std.text, raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [
+    (" Rob.Smith@Example.COM ", "rob.smith@example.com"),
+    ("rob+shop@gmail.com", "rob+shop@gmail.com"),
+    ("n/a", None),
+    ("no email", None),
+    ("a@b", None),
+])
+def test_email(engine, raw, clean):
+    assert apply(engine, std.email, raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("+44 7700 900123", "447700900123"),
+    ("(07700) 900-123", "07700900123"),
+    ("123", None),
+    ("unknown", None),
+])
+def test_phone_digits_only(engine, raw, clean):
+    assert apply(engine, std.phone, raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [("sw1a 1aa", "SW1A1AA"), ("SW1A-1AA", "SW1A1AA"), (" ", None)])
+def test_postcode(engine, raw, clean):
+    assert apply(engine, std.postcode, raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [("Male", "m"), ("F", "f"), ("woman", "f"), ("X", "x"), ("", None)])
+def test_gender(engine, raw, clean):
+    assert apply(engine, std.gender, raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("1980-02-01", date(1980, 2, 1)),
+    ("01/02/1980", date(1980, 2, 1)),
+    ("19800201", date(1980, 2, 1)),
+    ("1980-02-01 00:00:00", date(1980, 2, 1)),
+    ("31/02/1980", None),
+    ("2999-01-01", None),
+    ("1850-01-01", None),
+    ("unknown", None),
+])
+def test_birth_date_is_a_real_past_date(engine, raw, clean):
+    assert apply(engine, lambda d, e: std.birth_date(d, e, FORMATS), raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("John Smith", "john smith"),
+    ("SMITH, John", "john smith"),
+    ("Mr John Smith", "john smith"),
+    ("Dr. Mary Ann Jones", "mary ann jones"),
+])
+def test_full_name_in_order(engine, raw, clean):
+    assert apply(engine, std.full_name_in_order, raw) == clean
+
+
+@pytest.mark.parametrize("full, first, last", [
+    ("john smith", "john", "smith"),
+    ("mary ann jones", "mary", "jones"),
+    ("madonna", None, None),
+])
+def test_full_name_split(engine, full, first, last):
+    assert apply(engine, lambda d, e: std.first_token(e), full) == first
+    assert apply(engine, lambda d, e: std.last_token(e), full) == last
