@@ -37,7 +37,7 @@ def comparisons(fields: set[str]) -> list:
     if "date_of_birth" in fields:
         found.append(cl.DateOfBirthComparison("date_of_birth", input_is_string=False))
     if "email" in fields:
-        found.append(cl.EmailComparison("email"))
+        found.append(cl.ExactMatch("email"))
     if "phone_key" in fields:
         found.append(cl.LevenshteinAtThresholds("phone_key", [1]))
     if "postcode" in fields:
@@ -59,14 +59,21 @@ def _rules(candidates: list[tuple[str, ...]], fields: set[str]) -> list[tuple[st
     return [r for r in candidates if all(column(p) in fields for p in r)]
 
 
-def blocking_rules(fields: set[str]) -> list[tuple[str, ...]]:
+SWAPPED_NAMES = "l.first_name = r.last_name and l.last_name = r.first_name"
+
+
+def blocking_rules(fields: set[str]) -> list:
+    swapped = [SWAPPED_NAMES] if {"first_name", "last_name"} <= fields else []
+    return [block_on(*r) for r in _blocking_rules(fields)] + swapped
+
+
+def _blocking_rules(fields: set[str]) -> list[tuple[str, ...]]:
     return _rules(
         [
             ("first_name", "last_name"),
             ("email",),
             ("phone_key",),
-            ("date_of_birth", "substr(first_name, 1, 1)"),
-            ("date_of_birth", "substr(last_name, 1, 1)"),
+            ("date_of_birth",),
             ("postcode", "substr(first_name, 1, 1)"),
             ("last_name", "city", "substr(first_name, 1, 1)"),
         ],
@@ -141,7 +148,7 @@ def link(run: Run) -> None:
         unique_id_column_name="record_key",
         source_dataset_column_name="source",
         comparisons=comparisons(fields),
-        blocking_rules_to_generate_predictions=[block_on(*r) for r in blocking_rules(fields)],
+        blocking_rules_to_generate_predictions=blocking_rules(fields),
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )

@@ -116,6 +116,6 @@ def read_truth_file(path: str | Path) -> pa.Table:
     table = con.sql(
         """select concat(cast(source as varchar), ':', cast(source_record_id as varchar)) as record_key,
                   cast(person_id as varchar) as entity from rel"""
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     con.close()
     return table
