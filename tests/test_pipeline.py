@@ -100,6 +100,13 @@ def test_customer_ids_are_opaque_and_repeatable(two_sources):
     assert all(i.startswith("C") and "smith" not in i.lower() for i in ids)
 
 
+def test_trained_model_is_saved_without_record_values(ran):
+    project, result = ran
+    model = json.loads((project.lakehouse.root / "models" / f"{result.run_id}.json").read_text())
+    assert {c["output_column_name"] for c in model["comparisons"]} >= {"first_name", "email"}
+    assert "smith" not in json.dumps(model).lower()
+
+
 def test_every_write_is_a_commit_tagged_with_the_run(ran):
     project, result = ran
     for name in project.lakehouse.tables():

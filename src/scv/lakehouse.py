@@ -6,6 +6,7 @@ carrying the run id in its commit metadata, so `DESCRIBE HISTORY` ties versions 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,13 @@ class Lakehouse:
             schema_mode="overwrite" if mode == "overwrite" else "merge",
             commit_properties=CommitProperties(custom_metadata={RUN_ID_KEY: run_id}),
         )
+
+    def save_model(self, run_id: str, model: dict) -> Path:
+        """The trained Splink model (settings, m and u; no record values) as models/<run>.json."""
+        path = self.root / "models" / f"{run_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(model, indent=1), encoding="utf-8")
+        return path
 
     def read(self, table: str) -> ds.Dataset:
         return DeltaTable(self.path(table)).to_pyarrow_dataset()

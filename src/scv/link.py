@@ -169,7 +169,7 @@ def link(run: Run) -> None:
     )
     run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
     run.count(None, "pairs", run.engine.count("pairs"))
-    run.model = linker.misc.save_model_to_json()
+    run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
 
 
 def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:

@@ -57,7 +57,6 @@ class Run:
     totals: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    model: dict | None = None
 
     def __post_init__(self):
         self.run_id = self.run_id or new_run_id(self.started_at)
