@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import glob
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -255,6 +254,3 @@ def resolve_source(name: str, source: Source, base: Path) -> tuple[list[str], st
         )
     return files, formats.pop()
 
-
-def config_summary(config: ProjectConfig) -> str:
-    return json.dumps({n: s.path for n, s in config.sources.items()})
