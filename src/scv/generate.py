@@ -6,13 +6,17 @@ writes it out the way a CRM, a web shop and a newsletter tool would each hold it
 different columns, formats and ids, and the everyday mess (typos, nicknames, moves,
 marriages, missing fields, shared family inboxes) that makes matching hard.
 
-Everything is vectorised (numpy for the numbers, pyarrow compute for the strings)
-so that millions of records take seconds, and everything is drawn from one seeded
-generator so a seed always gives byte-identical files.
+Everything is vectorised (numpy for the numbers, pyarrow compute for the strings,
+names as codes into small vocabularies) so that millions of records take seconds,
+and everything is drawn from one seeded generator (and children spawned from it in a
+fixed order) so a seed always gives byte-identical files.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import posixpath
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +24,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -54,14 +57,22 @@ MAX_RECORDS_PER_PERSON = 4
 
 FEMALE_SHARE = 0.51
 MIN_AGE, MAX_AGE = 18, 90
+AGE_BETA = (1.3, 1.8)  # shape of ages between MIN_AGE and MAX_AGE: most in their 30s to 60s
+NAME_SKEW = (1.0, 10.0)  # Zipf exponent and rank offset over the name lists: top names ~3%
+STREET_SKEW = (0.6, 2.0)  # street names: flatter
 MIDDLE_NAME_SHARE = 0.35
 FLAT_SHARE = 0.08  # addresses that are a flat ("Flat 3, 12 Church Road")
+HOUSE_NUMBER_GAMMA = (1.3, 30.0)  # low house numbers are the common ones
+MAX_HOUSE_NUMBER, MAX_FLAT_NUMBER = 400, 40
 HOUSEHOLD_SHARE = 0.03  # people sharing an email or phone with a housemate (same surname)
+HOUSEHOLD_SHARED_EMAIL_RATE = 0.5  # of those pairs: a family inbox, else a shared landline
 MOVED_RATE = 0.10  # people with an old and a new address
 MARRIED_RATE = 0.05  # women with a maiden and a married surname
 MARRIED_NEW_EMAIL_RATE = 0.5  # of married women: a new email from the new surname
 EMAIL_NICKNAME_RATE = 0.15  # people whose email uses their nickname (bob.smith@)
 ANOTHER_POST_EVENT_RECORD_RATE = 0.3  # after a move/marriage, other records also updated
+DO_NOT_EMAIL_RATE = 0.12  # CRM donotemail
+NEWSLETTER_CONSENT_RATE = 0.9
 
 # --------------------------------------------------------------------------------------
 # Noise, per record (or per field of a record)
@@ -86,9 +97,8 @@ ADDRESS_UPPER_RATE = 0.03
 POSTCODE_NO_SPACE_RATE = 0.06
 POSTCODE_LOWER_RATE = 0.03
 DOB_TRANSPOSE_RATE = 0.015  # day and month swapped (only where that is still a date)
-MISSING_RATE = {
+MISSING_RATE = {  # empty values, by source and column (CRM middle names: MIDDLE_NAME_SHOWN)
     "crm": {
-        "middlename": 0.0,  # set by MIDDLE_NAME_SHOWN
         "emailaddress1": 0.12,
         "mobilephone": 0.15,
         "birthdate": 0.12,
@@ -106,7 +116,7 @@ MISSING_RATE = {
         "town": 0.08,
         "post_code": 0.05,
     },
-    "newsletter": {"name": 0.10},
+    "newsletter": {"name": 0.05},
 }
 
 # Phone layouts by source: (weight, template) over the parts {a} {b} {c} of 07700 900 123.
@@ -119,7 +129,7 @@ PHONE_FORMATS = {
 COUNTRY_FORMATS = ((75, "United Kingdom"), (12, "UK"), (6, "GB"), (4, "England"), (3, "Great Britain"))
 # Newsletter "name": (weight, template); {title} is Mr/Mrs/Ms/Miss/Dr.
 FULL_NAME_FORMATS = ((74, "{first} {last}"), (8, "{LAST}, {first}"), (10, "{title} {first} {last}"),
-                     (5, "{first} {middle_initial}{last}"), (3, "{first}"))
+                     (5, "{first} {middle_initial}{last}"), (2, "{first}"))
 FLAT_FORMATS = ((70, "Flat {flat}, {line}"), (20, "Flat {flat} {line}"), (10, "{flat}/{line}"))
 EMAIL_PATTERNS = ((34, "{f}.{l}"), (12, "{f}{l}"), (8, "{i}.{l}"), (6, "{f}_{l}"), (10, "{f}.{l}{nn}"),
                   (8, "{f}{l}{yyyy}"), (7, "{i}{l}{nn}"), (5, "{l}.{f}"), (5, "{f}{nnn}"), (5, "{f}.{l}{yy}"))
@@ -179,34 +189,31 @@ Mitchell Russell Vincent Victor Gerald Howard Lawrence Clive Nigel Adrian Julian
 Jeremy Gavin Duncan Glen Stanley Leonard Sidney Cyril Grant Marcus Joel Isaac Harvey Kyle Jake Louis
 """.split()
 
-NICKNAMES = {
-    "Robert": ("Bob", "Rob", "Bobby", "Robbie"), "William": ("Bill", "Will", "Billy"),
-    "Elizabeth": ("Liz", "Beth", "Lizzie", "Betty"), "Katherine": ("Kate", "Kathy", "Katie", "Kat"),
-    "Catherine": ("Cathy", "Kate", "Cath", "Katie"), "Kathryn": ("Kate", "Kathy"),
-    "Margaret": ("Maggie", "Peggy", "Meg"), "James": ("Jim", "Jimmy"), "John": ("Jack", "Johnny"),
-    "Michael": ("Mike", "Mick", "Mikey"), "Richard": ("Rich", "Rick", "Dick"), "Thomas": ("Tom", "Tommy"),
-    "Christopher": ("Chris",), "Daniel": ("Dan", "Danny"), "Matthew": ("Matt",), "Andrew": ("Andy", "Drew"),
-    "Anthony": ("Tony", "Ant"), "Stephen": ("Steve",), "Steven": ("Steve",), "Nicholas": ("Nick", "Nicky"),
-    "Benjamin": ("Ben",), "Samuel": ("Sam", "Sammy"), "Joseph": ("Joe", "Joey"), "Edward": ("Ed", "Eddie", "Ted"),
-    "Charles": ("Charlie", "Chas"), "Henry": ("Harry", "Hal"), "Jonathan": ("Jon", "Johnny"),
-    "Timothy": ("Tim",), "Philip": ("Phil",), "Peter": ("Pete",), "David": ("Dave", "Davy"),
-    "Alexander": ("Alex", "Sandy"), "Jennifer": ("Jen", "Jenny"), "Rebecca": ("Becky", "Becca"),
-    "Samantha": ("Sam", "Sammy"), "Victoria": ("Vicky", "Tori"), "Alexandra": ("Alex", "Lexi"),
-    "Jessica": ("Jess", "Jessie"), "Susan": ("Sue", "Susie"), "Patricia": ("Pat", "Trish"),
-    "Deborah": ("Debbie", "Deb"), "Nicola": ("Nicky",), "Stephanie": ("Steph",), "Jacqueline": ("Jackie",),
-    "Christine": ("Chris", "Chrissie"), "Josephine": ("Jo", "Josie"), "Joanne": ("Jo",), "Kimberley": ("Kim",),
-    "Abigail": ("Abbie", "Abby"), "Eleanor": ("Ellie", "Nell"), "Gillian": ("Gill", "Jill"),
-    "Frederick": ("Fred", "Freddie"), "Kenneth": ("Ken", "Kenny"), "Raymond": ("Ray",), "Gerald": ("Gerry",),
-    "Lawrence": ("Larry", "Laurie"), "Leonard": ("Len", "Lenny"), "Terence": ("Terry",), "Ronald": ("Ron", "Ronnie"),
-    "Donald": ("Don", "Donny"), "Albert": ("Bert", "Albie"), "Douglas": ("Doug", "Dougie"), "Geoffrey": ("Geoff",),
-    "Patrick": ("Pat", "Paddy"), "Oliver": ("Ollie",), "Sebastian": ("Seb",), "Dominic": ("Dom",),
-    "Isabella": ("Bella", "Izzy"), "Natasha": ("Tash", "Tasha"), "Amanda": ("Mandy",), "Dorothy": ("Dot", "Dottie"),
-    "Florence": ("Flo",), "Matilda": ("Tilly",), "Harriet": ("Hattie",), "Rosemary": ("Rosie",),
-    "Frances": ("Fran",), "Theresa": ("Tess",), "Teresa": ("Tess",), "Caroline": ("Caz",), "Valerie": ("Val",),
-    "Pauline": ("Pauly",), "Gregor": ("Greg",), "Stanley": ("Stan",), "Sidney": ("Sid",), "Bernard": ("Bernie",),
-    "Zachary": ("Zach",), "Francis": ("Frank",), "Mohammed": ("Mo",), "Muhammad": ("Mo",), "Natalie": ("Nat",),
-    "Danielle": ("Dani",), "Alistair": ("Ali",), "Joshua": ("Josh",), "Nathan": ("Nate",), "Jacob": ("Jake",),
-    "Maureen": ("Mo",), "Angela": ("Angie",), "Barbara": ("Babs",), "Suzanne": ("Suzy",), "Madeleine": ("Maddie",),
+NICKNAMES = {  # name: its nicknames, from "Name: Nick Nick | Name: Nick | ..."
+    name.strip(): tuple(nicks.split())
+    for name, nicks in (item.split(":") for item in """
+Robert: Bob Rob Bobby Robbie | William: Bill Will Billy | Elizabeth: Liz Beth Lizzie Betty
+Katherine: Kate Kathy Katie Kat | Catherine: Cathy Kate Cath Katie | Kathryn: Kate Kathy
+Margaret: Maggie Peggy Meg | James: Jim Jimmy | John: Jack Johnny | Michael: Mike Mick Mikey
+Richard: Rich Rick Dick | Thomas: Tom Tommy | Christopher: Chris | Daniel: Dan Danny | Matthew: Matt
+Andrew: Andy Drew | Anthony: Tony Ant | Stephen: Steve | Steven: Steve | Nicholas: Nick Nicky
+Benjamin: Ben | Samuel: Sam Sammy | Joseph: Joe Joey | Edward: Ed Eddie Ted | Charles: Charlie Chas
+Henry: Harry Hal | Jonathan: Jon Johnny | Timothy: Tim | Philip: Phil | Peter: Pete | David: Dave Davy
+Alexander: Alex Sandy | Jennifer: Jen Jenny | Rebecca: Becky Becca | Samantha: Sam Sammy
+Victoria: Vicky Tori | Alexandra: Alex Lexi | Jessica: Jess Jessie | Susan: Sue Susie
+Patricia: Pat Trish | Deborah: Debbie Deb | Nicola: Nicky | Stephanie: Steph | Jacqueline: Jackie
+Christine: Chris Chrissie | Josephine: Jo Josie | Joanne: Jo | Kimberley: Kim | Abigail: Abbie Abby
+Eleanor: Ellie Nell | Gillian: Gill Jill | Frederick: Fred Freddie | Kenneth: Ken Kenny | Raymond: Ray
+Gerald: Gerry | Lawrence: Larry Laurie | Leonard: Len Lenny | Terence: Terry | Ronald: Ron Ronnie
+Donald: Don Donny | Albert: Bert Albie | Douglas: Doug Dougie | Geoffrey: Geoff | Patrick: Pat Paddy
+Oliver: Ollie | Sebastian: Seb | Dominic: Dom | Isabella: Bella Izzy | Natasha: Tash Tasha
+Amanda: Mandy | Dorothy: Dot Dottie | Florence: Flo | Matilda: Tilly | Harriet: Hattie | Rosemary: Rosie
+Frances: Fran | Theresa: Tess | Teresa: Tess | Caroline: Caz | Valerie: Val | Pauline: Pauly
+Gregor: Greg | Stanley: Stan | Sidney: Sid | Bernard: Bernie | Zachary: Zach | Francis: Frank
+Mohammed: Mo | Muhammad: Mo | Natalie: Nat | Danielle: Dani | Alistair: Ali | Joshua: Josh
+Nathan: Nate | Jacob: Jake | Maureen: Mo | Angela: Angie | Barbara: Babs | Suzanne: Suzy
+Madeleine: Maddie
+""".strip().replace("\n", " | ").split(" | "))
 }
 
 SURNAMES = """
@@ -247,7 +254,7 @@ Vicarage|Old Mill|Old Hall|Hall|Meadowbank|Riverside|Lakeside|Hillside|Woodside|
 Oakfield|Ashfield|Greenfield|Redhill|Blackthorn|Bramble|Heather|Lavender|Clover|Bluebell|Foxglove|Kestrel
 Falcon|Heron|Swallow|Robin|Wren|Kingfisher|Albany|Beaumont|Carlton|Denmark|Edinburgh|Essex|Kent|Norfolk
 Suffolk|Surrey|Sussex|Devon|Cornwall|Somerset|Dorset|Stratford|Canal|Harbour|Quay|Dock|Ferry|Wharf
-""".replace("\n", "|").split("|")
+""".replace("\n", "|").strip("|").split("|")
 
 STREET_TYPES = ((30, "Road", "Rd"), (20, "Street", "St"), (10, "Avenue", "Ave"), (10, "Lane", "Ln"),
                 (8, "Close", "Cl"), (7, "Drive", "Dr"), (4, "Way", "Way"), (4, "Crescent", "Cres"),
@@ -383,7 +390,7 @@ def generate(out_dir: str | Path, people: int = 10_000, seed: int = 42) -> Gener
         crm = pool.submit(_write_crm, crm_rng, pop, vocab, records["crm"], out)
         shop = pool.submit(_write_shop_and_orders, shop_rng, pop, vocab, records["shop"], out)
         newsletter = pool.submit(_write_newsletter, newsletter_rng, pop, vocab, records["newsletter"], out)
-        (crm_truth, _), (shop_truth, orders), (newsletter_truth, _) = crm.result(), shop.result(), newsletter.result()
+        crm_truth, (shop_truth, orders), newsletter_truth = crm.result(), shop.result(), newsletter.result()
     pcsv.write_csv(pa.concat_tables([crm_truth, shop_truth, newsletter_truth]), out / TRUTH_FILE)
 
     return GeneratedData(
@@ -402,12 +409,11 @@ def generate(out_dir: str | Path, people: int = 10_000, seed: int = 42) -> Gener
 
 def demo_project_yaml(data_dir: str = "data", lakehouse: str = "lakehouse") -> str:
     """The scv.yaml text (with helpful comments) that maps the generated files."""
-    data = data_dir.rstrip("/") or "/"
-
     def path(name: str) -> str:
-        return _yaml_str(f"{data}/{name}" if data != "/" else f"/{name}")
+        return _yaml_str(posixpath.join(data_dir, name))
 
-    lake = lakehouse if lakehouse.startswith(("/", "./", "../", "~")) or lakehouse == "." else f"./{lakehouse}"
+    relative = not lakehouse.startswith(("/", "./", "../", "~")) and lakehouse != "."
+    lake = f"./{lakehouse}" if relative else lakehouse
     return f"""\
 # scv project: the demo data from `scv.generate` -- the same customers as three systems
 # hold them. Paths are relative to this file. Each source maps its own columns onto
@@ -485,7 +491,9 @@ class _NameForms:
     for a Robert is integer arithmetic and one `take`, not string work per record.
     """
 
-    def __init__(self, names: Sequence[str], rng: np.random.Generator, nicknames: Mapping[str, Sequence[str]]):
+    def __init__(
+        self, names: Sequence[str], rng: np.random.Generator, nicknames: Mapping[str, Sequence[str]]
+    ):
         strings: list[str] = []
         base, nick_count = [], []
         for name in names:
@@ -511,7 +519,9 @@ class _NameForms:
         code[nick] += 1 + TYPO_VARIANTS_PER_NAME + which
         return code
 
-    def noisy(self, rng: np.random.Generator, idx: np.ndarray, typo_rate: float, nick_rate: float = 0.0) -> np.ndarray:
+    def noisy(
+        self, rng: np.random.Generator, idx: np.ndarray, typo_rate: float, nick_rate: float = 0.0
+    ) -> np.ndarray:
         """Codes with nicknames and misspellings mixed in at the given rates."""
         code = self.nickname(rng, idx, nick_rate)
         typo = (code == self.base[idx]) & (rng.random(len(idx)) < typo_rate)
@@ -541,20 +551,24 @@ def _misspellings(name: str, rng: np.random.Generator, count: int) -> list[str]:
         variant = "".join(chars)
         if variant != name and variant not in variants:
             variants.append(variant)
-    while len(variants) < count:  # very short names: repeat rather than fail
-        variants.append(variants[len(variants) % max(1, len(variants))] if variants else name + name[-1])
-    return variants
+    filler = variants[0] if variants else name + name[-1]  # very short names: repeat rather than fail
+    return variants + [filler] * (count - len(variants))
 
 
 class _Vocabulary:
+    """The module's lists, ready for vectorised use: arrow strings and numpy weights."""
+
     def __init__(self, rng: np.random.Generator):
         self.n_female = len(FEMALE_FIRST_NAMES)
         self.first = _NameForms(FEMALE_FIRST_NAMES + MALE_FIRST_NAMES, rng, NICKNAMES)
-        self.first_weights = (_zipf(len(FEMALE_FIRST_NAMES), 0.9, 3.0), _zipf(len(MALE_FIRST_NAMES), 0.9, 3.0))
+        self.first_weights = (
+            _zipf(len(FEMALE_FIRST_NAMES), *NAME_SKEW),
+            _zipf(len(MALE_FIRST_NAMES), *NAME_SKEW),
+        )
         self.surname = _NameForms(SURNAMES, rng, {})
-        self.surname_weights = _zipf(len(SURNAMES), 1.0, 4.0)
+        self.surname_weights = _zipf(len(SURNAMES), *NAME_SKEW)
         self.streets = pa.array(STREET_NAMES, pa.string())
-        self.street_weights = _zipf(len(STREET_NAMES), 0.6, 2.0)
+        self.street_weights = _zipf(len(STREET_NAMES), *STREET_SKEW)
         self.street_type_full = pa.array([t[1] for t in STREET_TYPES], pa.string())
         self.street_type_short = pa.array([t[2] for t in STREET_TYPES], pa.string())
         self.street_type_weights = _weights(STREET_TYPES)
@@ -617,7 +631,7 @@ def _population(rng: np.random.Generator, n: int, vocab: _Vocabulary) -> _Popula
     first = _first_names(rng, female, vocab)
     middle = np.where(rng.random(n) < MIDDLE_NAME_SHARE, _first_names(rng, female, vocab), -1)
     surname = rng.choice(len(SURNAMES), n, p=vocab.surname_weights)
-    age_days = (MIN_AGE + (MAX_AGE + 1 - MIN_AGE) * rng.beta(1.3, 1.8, n)) * 365.2425
+    age_days = (MIN_AGE + (MAX_AGE + 1 - MIN_AGE) * rng.beta(*AGE_BETA, n)) * 365.2425
     dob = np.datetime64(REFERENCE_DATE, "D") - age_days.astype(np.int64)
 
     # Housemates: the second of each pair takes the first's surname and address, and
@@ -632,7 +646,7 @@ def _population(rng: np.random.Generator, n: int, vocab: _Vocabulary) -> _Popula
     first[clash] = block_start + (first[clash] - block_start + 1) % block_size
     in_household = np.zeros(n, dtype=bool)
     in_household[chosen] = True
-    share_email = rng.random(pairs) < 0.5
+    share_email = rng.random(pairs) < HOUSEHOLD_SHARED_EMAIL_RATE
 
     event_lo, event_hi = (_epoch(d) for d in EVENT_WINDOW)
     moved = ~in_household & (rng.random(n) < MOVED_RATE)
@@ -682,8 +696,9 @@ def _first_names(rng: np.random.Generator, female: np.ndarray, vocab: _Vocabular
 
 
 def _addresses(rng: np.random.Generator, n: int, vocab: _Vocabulary) -> dict[str, object]:
-    city = rng.choice(len(CITIES.strip().splitlines()), n, p=vocab.city_weights)
-    district = vocab.city_first_district[city] + (rng.random(n) * vocab.city_district_count[city]).astype(np.int64)
+    city = rng.choice(len(vocab.city_weights), n, p=vocab.city_weights)
+    which = (rng.random(n) * vocab.city_district_count[city]).astype(np.int64)
+    district = vocab.city_first_district[city] + which
     lo, hi = vocab.district_lo[district], vocab.district_hi[district]
     district_no = lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
     inward = np.empty((n, 3), dtype=np.uint8)
@@ -696,9 +711,9 @@ def _addresses(rng: np.random.Generator, n: int, vocab: _Vocabulary) -> dict[str
         " ",
         pa.array(inward.view("S3").ravel()).cast(pa.string()),
     )
-    flat = np.where(rng.random(n) < FLAT_SHARE, rng.integers(1, 41, n), 0)
+    flat = np.where(rng.random(n) < FLAT_SHARE, rng.integers(1, MAX_FLAT_NUMBER + 1, n), 0)
     return {
-        "house": _int_str(np.minimum(1 + rng.gamma(1.3, 30.0, n).astype(np.int64), 400)),
+        "house": _int_str(np.minimum(1 + rng.gamma(*HOUSE_NUMBER_GAMMA, n).astype(int), MAX_HOUSE_NUMBER)),
         "flat": flat,
         "street": vocab.streets.take(rng.choice(len(STREET_NAMES), n, p=vocab.street_weights)),
         "street_type": rng.choice(len(STREET_TYPES), n, p=vocab.street_type_weights),
@@ -767,8 +782,7 @@ def _phones_for(rng: np.random.Generator, n_mobiles: int, n_landlines: int) -> d
     split = 10 ** (digits - (digits // 2))
     la = pa.array([code for _, code, _ in LANDLINE_AREAS], pa.string()).take(area)
     lb = _int_str(local // split)
-    lc = pc.utf8_lpad(_int_str(local % split), 4, "0")
-    lc = pc.if_else(pa.array(digits == 6), pc.utf8_slice_codeunits(lc, 1, 4), lc)
+    lc = pc.utf8_slice_codeunits(_int_str(split + local % split), 1)  # zero-padded: "1" + digits, less the 1
     return {"a": pa.concat_arrays([a, la]), "b": pa.concat_arrays([b, lb]), "c": pa.concat_arrays([c, lc])}
 
 
@@ -795,17 +809,23 @@ def _assign_records(rng: np.random.Generator, pop: _Population) -> dict[str, _Re
     dup = member & (rng.random((len(SOURCES), n)) < np.array([DUPLICATE_RATE[s] for s in SOURCES])[:, None])
     for k in reversed(range(len(SOURCES))):  # keep everyone within MAX_RECORDS_PER_PERSON
         dup[k] &= member.sum(axis=0) + dup.sum(axis=0) <= MAX_RECORDS_PER_PERSON
-    pids = [np.concatenate([np.flatnonzero(member[k]), np.flatnonzero(dup[k])]) for k in range(len(SOURCES))]
+    parts = [[np.flatnonzero(member[k]), np.flatnonzero(dup[k])] for k in range(len(SOURCES))]
 
-    # After a move or marriage at least one record carries the news, sometimes more.
-    everyone = np.concatenate(pids)
-    order = np.lexsort((rng.random(len(everyone)), everyone))
-    first_of_person = order[np.r_[True, everyone[order][1:] != everyone[order][:-1]]]
-    post = rng.random(len(everyone)) < ANOTHER_POST_EVENT_RECORD_RATE
-    post[first_of_person] = True
-    post &= pop.event_at[everyone] > 0
-    bounds = np.cumsum([0] + [len(x) for x in pids])
-    return {s: _Records(pids[k], post[bounds[k] : bounds[k + 1]]) for k, s in enumerate(SOURCES)}
+    # After a move or marriage one record, picked at random, carries the news; others may too.
+    # Each part holds a person at most once, so counting a person's records is a fancy add.
+    has_event = pop.event_at > 0
+    news = (rng.random(n) * (member.sum(axis=0) + dup.sum(axis=0))).astype(np.int64)
+    seen = np.zeros(n, dtype=np.int64)
+    records = {}
+    for source, source_parts in zip(SOURCES, parts):
+        posts = []
+        for pid in source_parts:
+            ordinal = seen[pid]
+            seen[pid] += 1
+            also = rng.random(len(pid)) < ANOTHER_POST_EVENT_RECORD_RATE
+            posts.append(has_event[pid] & ((ordinal == news[pid]) | also))
+        records[source] = _Records(np.concatenate(source_parts), np.concatenate(posts))
+    return records
 
 
 def _record_times(
@@ -838,11 +858,11 @@ def _sort_by(rec: _Records, *columns: np.ndarray) -> tuple[_Records, list[np.nda
 
 def _write_crm(
     rng: np.random.Generator, pop: _Population, vocab: _Vocabulary, rec: _Records, out: Path
-) -> tuple[pa.Table, int]:
-    """Write the CRM file; return its truth rows and row count."""
+) -> pa.Table:
+    """Write the CRM file; return its truth rows."""
     table, pid = _crm_table(rng, pop, vocab, rec)
     pcsv.write_csv(table, out / CRM_FILE)
-    return _truth("crm", table["contactid"], pid), table.num_rows
+    return _truth("crm", table["contactid"], pid)
 
 
 def _write_shop_and_orders(
@@ -858,10 +878,11 @@ def _write_shop_and_orders(
 
 def _write_newsletter(
     rng: np.random.Generator, pop: _Population, vocab: _Vocabulary, rec: _Records, out: Path
-) -> tuple[pa.Table, int]:
+) -> pa.Table:
+    """Write the newsletter file; return its truth rows."""
     table, pid = _newsletter_table(rng, pop, vocab, rec)
     _write_jsonl(table, out / NEWSLETTER_FILE)
-    return _truth("newsletter", table["signup_id"], pid), table.num_rows
+    return _truth("newsletter", table["signup_id"], pid)
 
 
 def _crm_table(
@@ -872,29 +893,25 @@ def _crm_table(
     n = len(rec.pid)
     first, middle, last = _person_names(rng, pop, vocab, rec, with_middle=True)
     female = pop.female[rec.pid]
-    gender = pa.array(np.where(female, "2", "1"), pa.string())
-    missing = MISSING_RATE["crm"]
     line, city, postcode = _address_fields(rng, pop, vocab, rec, STREET_ABBREVIATION_RATE["crm"])
-    table = pa.table(
-        {
-            "contactid": _guids(rng, n),
-            "firstname": first,
-            "middlename": middle,
-            "lastname": last,
-            "emailaddress1": _blank(rng, _email_strings(rng, pop, vocab, rec, "crm"), missing["emailaddress1"]),
-            "mobilephone": _blank(rng, _phone_strings(rng, pop, rec, "crm"), missing["mobilephone"]),
-            "birthdate": _blank(rng, _dob_strings(rng, pop.dob[rec.pid], day_first=False), missing["birthdate"]),
-            "gendercode": _blank(rng, gender, missing["gendercode"]),
-            "address1_line1": _blank(rng, line, missing["address1_line1"]),
-            "address1_city": _blank(rng, city, missing["address1_city"]),
-            "address1_postalcode": _blank(rng, postcode, missing["address1_postalcode"]),
-            "address1_country": _blank(rng, _by_template(rng, COUNTRY_FORMATS, {}, n), missing["address1_country"]),
-            "donotemail": pa.array(rng.random(n) < 0.12),
-            "createdon": _iso(created),
-            "modifiedon": _iso(updated),
-        }
-    )
-    return table, rec.pid
+    columns = {
+        "contactid": _guids(rng, n),
+        "firstname": first,
+        "middlename": middle,
+        "lastname": last,
+        "emailaddress1": _email_strings(rng, pop, vocab, rec, "crm"),
+        "mobilephone": _phone_strings(rng, pop, rec, "crm"),
+        "birthdate": _dob_strings(rng, pop.dob[rec.pid], day_first=False),
+        "gendercode": pa.array(np.where(female, "2", "1"), pa.string()),
+        "address1_line1": line,
+        "address1_city": city,
+        "address1_postalcode": postcode,
+        "address1_country": _by_template(rng, COUNTRY_FORMATS, {}, n),
+        "donotemail": pa.array(rng.random(n) < DO_NOT_EMAIL_RATE),
+        "createdon": _iso(created),
+        "modifiedon": _iso(updated),
+    }
+    return _with_missing(rng, columns, "crm"), rec.pid
 
 
 def _shop_table(
@@ -904,23 +921,21 @@ def _shop_table(
     rec, (created, updated) = _sort_by(rec, created, updated)  # ids are handed out in sign-up order
     n = len(rec.pid)
     first, _, last = _person_names(rng, pop, vocab, rec, with_middle=False)
-    missing = MISSING_RATE["shop"]
     street, town, post_code = _address_fields(rng, pop, vocab, rec, STREET_ABBREVIATION_RATE["shop"])
-    return pa.table(
-        {
-            "customer_id": pa.array(SHOP_FIRST_CUSTOMER_ID + np.arange(n, dtype=np.int64)),
-            "first_name": first,
-            "last_name": last,
-            "email": _blank(rng, _email_strings(rng, pop, vocab, rec, "shop"), missing["email"]),
-            "phone": _blank(rng, _phone_strings(rng, pop, rec, "shop"), missing["phone"]),
-            "date_of_birth": _blank(rng, _dob_strings(rng, pop.dob[rec.pid], day_first=True), missing["date_of_birth"]),
-            "street": _blank(rng, street, missing["street"]),
-            "town": _blank(rng, town, missing["town"]),
-            "post_code": _blank(rng, post_code, missing["post_code"]),
-            "created_at": pa.array(created.astype("datetime64[s]")).cast(pa.timestamp("us")),
-            "updated_at": pa.array(updated.astype("datetime64[s]")).cast(pa.timestamp("us")),
-        }
-    ), rec.pid
+    columns = {
+        "customer_id": pa.array(SHOP_FIRST_CUSTOMER_ID + np.arange(n, dtype=np.int64)),
+        "first_name": first,
+        "last_name": last,
+        "email": _email_strings(rng, pop, vocab, rec, "shop"),
+        "phone": _phone_strings(rng, pop, rec, "shop"),
+        "date_of_birth": _dob_strings(rng, pop.dob[rec.pid], day_first=True),
+        "street": street,
+        "town": town,
+        "post_code": post_code,
+        "created_at": pa.array(created.astype("datetime64[s]")).cast(pa.timestamp("us")),
+        "updated_at": pa.array(updated.astype("datetime64[s]")).cast(pa.timestamp("us")),
+    }
+    return _with_missing(rng, columns, "shop"), rec.pid
 
 
 def _newsletter_table(
@@ -943,16 +958,14 @@ def _newsletter_table(
         "title": titles,
         "middle_initial": pc.coalesce(_join(pc.utf8_slice_codeunits(middle, 0, 1), " "), pa.scalar("")),
     }
-    name = _blank(rng, _by_template(rng, FULL_NAME_FORMATS, fields, n), MISSING_RATE["newsletter"]["name"])
-    return pa.table(
-        {
-            "signup_id": _join("nl-", _int_str(np.arange(1, n + 1), 8)),
-            "email": _email_strings(rng, pop, vocab, rec, "newsletter"),
-            "name": name,
-            "signed_up_at": _iso(signed_up),
-            "consent": pa.array(rng.random(n) < 0.9),
-        }
-    ), rec.pid
+    columns = {
+        "signup_id": _join("nl-", _int_str(np.arange(1, n + 1), 8)),
+        "email": _email_strings(rng, pop, vocab, rec, "newsletter"),
+        "name": _by_template(rng, FULL_NAME_FORMATS, fields, n),
+        "signed_up_at": _iso(signed_up),
+        "consent": pa.array(rng.random(n) < NEWSLETTER_CONSENT_RATE),
+    }
+    return _with_missing(rng, columns, "newsletter"), rec.pid
 
 
 def _orders_table(rng: np.random.Generator, shop: pa.Table) -> pa.Table:
@@ -965,13 +978,12 @@ def _orders_table(rng: np.random.Generator, shop: pa.Table) -> pa.Table:
     mu, sigma = ORDER_AMOUNT_LOGNORMAL
     pence = np.maximum(199, np.round(rng.lognormal(mu, sigma, len(customer)) * 100)).astype(np.int64)
     order = np.argsort(ordered, kind="stable")
-    amount = _join(_int_str(pence[order] // 100), ".", _int_str(pence[order] % 100, 2))
     return pa.table(
         {
             "order_id": pa.array(FIRST_ORDER_ID + np.arange(len(customer), dtype=np.int64)),
             "customer_id": pa.array(customer[order]),
             "ordered_at": _iso(ordered[order]),
-            "amount": amount.cast(pa.decimal128(12, 2)),
+            "amount": pa.array(pence[order] / 100).cast(pa.decimal128(12, 2)),  # rounds to the penny
         }
     )
 
@@ -988,12 +1000,22 @@ def _truth(source: str, ids: pa.Array | pa.ChunkedArray, pid: np.ndarray) -> pa.
 
 
 def _write_jsonl(table: pa.Table, path: Path) -> None:
-    con = duckdb.connect()
-    try:
-        con.register("newsletter", table)
-        con.execute(f"COPY newsletter TO '{_sql_str(str(path))}' (FORMAT json)")
-    finally:
-        con.close()
+    """JSON lines, built as one arrow string per line and written as the array's bytes."""
+    pieces: list[pa.Array | str] = []
+    for i, (name, column) in enumerate(zip(table.column_names, table.columns)):
+        values = column.combine_chunks()
+        if pa.types.is_boolean(values.type):
+            text = pc.if_else(values, "true", "false")
+        else:
+            escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+            text = _join('"', escaped, '"')
+        pieces += ["{" if i == 0 else ",", f'"{name}":', pc.fill_null(text, "null")]
+    lines = _join(*pieces, "}\n")
+    if len(lines) == 0:
+        path.write_bytes(b"")
+        return
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    path.write_bytes(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]])
 
 
 # --------------------------------------------------------------------------------------
@@ -1034,7 +1056,9 @@ def _person_names(
     return first, middle, last
 
 
-def _email_strings(rng: np.random.Generator, pop: _Population, vocab: _Vocabulary, rec: _Records, source: str) -> pa.Array:
+def _email_strings(
+    rng: np.random.Generator, pop: _Population, vocab: _Vocabulary, rec: _Records, source: str
+) -> pa.Array:
     n = len(rec.pid)
     idx = np.where(rec.post, pop.email_post[rec.pid], pop.email_pre[rec.pid])
     local = pop.emails["local"].take(idx)
@@ -1053,9 +1077,11 @@ def _phone_strings(rng: np.random.Generator, pop: _Population, rec: _Records, so
     idx = pop.phone[rec.pid]
     parts = {k: v.take(idx) for k, v in pop.phones.items()}
     wrong = rng.random(len(idx)) < PHONE_TYPO_RATE
-    parts["c"] = _apply(
-        parts["c"], wrong, lambda s: _join(pc.utf8_slice_codeunits(s, 0, -1), _int_str(rng.integers(0, 10, len(s))))
-    )
+
+    def wrong_last_digit(c: pa.Array) -> pa.Array:
+        return _join(pc.utf8_slice_codeunits(c, 0, -1), _int_str(rng.integers(0, 10, len(c))))
+
+    parts["c"] = _apply(parts["c"], wrong, wrong_last_digit)
     return _by_template(rng, PHONE_FORMATS[source], parts, len(idx))
 
 
@@ -1103,7 +1129,9 @@ def _dob_strings(rng: np.random.Generator, dob: np.ndarray, day_first: bool) -> 
     return _join(d, "/", m, "/", y) if day_first else _join(y, "-", m, "-", d)
 
 
-def _whitespace(rng: np.random.Generator, arr: pa.Array, rate: float = WHITESPACE_RATE, inner: bool = True) -> pa.Array:
+def _whitespace(
+    rng: np.random.Generator, arr: pa.Array, rate: float = WHITESPACE_RATE, inner: bool = True
+) -> pa.Array:
     """Leading, trailing or (inside multi-word values) doubled spaces in a few values."""
     kinds = 3 if inner else 2
     return _vary(
@@ -1117,9 +1145,13 @@ def _whitespace(rng: np.random.Generator, arr: pa.Array, rate: float = WHITESPAC
     )
 
 
-def _blank(rng: np.random.Generator, arr: pa.Array, rate: float) -> pa.Array:
-    """Empty (null) in `rate` of the values."""
-    return pc.if_else(pa.array(rng.random(len(arr)) < rate), pa.scalar(None, arr.type), arr)
+def _with_missing(rng: np.random.Generator, columns: dict[str, pa.Array], source: str) -> pa.Table:
+    """The source's table, with values left empty at the source's MISSING_RATE."""
+    for column, rate in MISSING_RATE[source].items():
+        values = columns[column]
+        empty = pa.array(rng.random(len(values)) < rate)
+        columns[column] = pc.if_else(empty, pa.scalar(None, values.type), values)
+    return pa.table(columns)
 
 
 def _guids(rng: np.random.Generator, n: int) -> pa.Array:
@@ -1150,8 +1182,20 @@ def _join(*parts: pa.Array | str) -> pa.Array:
 
 
 def _int_str(values: np.ndarray, width: int = 0) -> pa.Array:
-    text = pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
+    """Integers as text, zero-padded to width."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(values) == 0 or (values.min() >= 0 and values.max() < _SMALL_INTS):
+        return _small_int_strings(width).take(pa.array(values))  # a lookup beats formatting
+    text = pc.cast(pa.array(values), pa.string())
     return pc.utf8_lpad(text, width, "0") if width else text
+
+
+_SMALL_INTS = 10_000
+
+
+@functools.cache
+def _small_int_strings(width: int) -> pa.Array:
+    return pa.array([str(i).zfill(width) for i in range(_SMALL_INTS)], pa.string())
 
 
 def _apply(arr: pa.Array, mask: np.ndarray, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
@@ -1243,12 +1287,8 @@ def _epoch(date: str) -> int:
     return int(np.datetime64(date, "s").astype(np.int64))
 
 
-def _sql_str(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def _yaml_str(text: str) -> str:
-    """A YAML scalar for a path: bare when safe, else double-quoted."""
-    if re.fullmatch(r"[A-Za-z0-9_./~-][A-Za-z0-9_./ -]*[A-Za-z0-9_./-]|[A-Za-z0-9_.~/-]", text):
+    """A YAML scalar for a path: bare when plainly a path, else double-quoted (JSON is YAML)."""
+    if re.fullmatch(r"[A-Za-z0-9_.-]*/[A-Za-z0-9_./-]*|\.", text):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json.dumps(text)
