@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
-PRIOR_RECALL = 0.7  # share of true matches the deterministic rules are assumed to find
+PRIOR_RECALL = 0.5  # share of true matches the deterministic rules are assumed to find
 FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
 LINK_FIELDS = (
     "first_name", "last_name", "date_of_birth", "email", "phone_key",
