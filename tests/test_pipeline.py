@@ -125,16 +125,21 @@ def test_run_ledger_accounts_for_every_row(ran):
         "ingest", "validate", "standardise", "link", "golden", "publish"}
 
 
-def test_rows_without_a_unique_id_are_quarantined_not_lost(tmp_path):
-    crm = CRM_CSV + ",NoId,Person,,,,,,\nc1,Other,Person,,,,,,\nc3,Ann,Brown,,07700900789,1990-07-07,LS1 4AP,2024-03-01,false\n"
-    config = write_project(tmp_path, """\
+def crm_only(folder, crm_csv: str) -> Project:
+    """A one-source project over the given CRM export."""
+    config = write_project(folder, """\
         sources:
           crm:
             path: crm.csv
             id: contactid
             columns: {first_name: firstname, last_name: lastname}
-        """, {"crm.csv": crm})
-    project = Project.load(config)
+        """, {"crm.csv": crm_csv})
+    return Project.load(config)
+
+
+def test_rows_without_a_unique_id_are_quarantined_not_lost(tmp_path):
+    crm = CRM_CSV + ",NoId,Person,,,,,,\nc1,Other,Person,,,,,,\nc3,Ann,Brown,,07700900789,1990-07-07,LS1 4AP,2024-03-01,false\n"
+    project = crm_only(tmp_path, crm)
     result = project.run()
     reasons = sorted(table(project, "quarantine/crm")["_reason"].to_pylist())
     assert reasons == [
@@ -149,14 +154,7 @@ def test_rows_without_a_unique_id_are_quarantined_not_lost(tmp_path):
 
 def test_malformed_csv_lines_are_quarantined_with_their_line_number(tmp_path):
     crm = CRM_CSV + "c9,Too,Many,,,,,,,extra,fields\n"
-    config = write_project(tmp_path, """\
-        sources:
-          crm:
-            path: crm.csv
-            id: contactid
-            columns: {first_name: firstname, last_name: lastname}
-        """, {"crm.csv": crm})
-    project = Project.load(config)
+    project = crm_only(tmp_path, crm)
     result = project.run()
     assert (result.ingested, result.quarantined, result.silver) == (4, 1, 3)
     [row] = table(project, "quarantine/crm").to_pylist()
