@@ -85,13 +85,6 @@ class Source(_Strict):
                 )
         return columns
 
-    def source_columns(self) -> list[str]:
-        """Every column of the source file that the project reads, id first."""
-        cols = [self.id, *self.columns.values(), *self.attributes]
-        if self.updated_at:
-            cols.append(self.updated_at)
-        return list(dict.fromkeys(cols))
-
 
 class Linkage(_Strict):
     threshold: float = Field(

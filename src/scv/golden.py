@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS
+from scv.standardise import SILVER_KEYS
 
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
 CUSTOMER_ID_PREFIX = "C"
-SILVER_KEYS = ("record_key", "source", "source_record_id", "_batch_id")
 MATCH_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in ("created_at", "updated_at"))
 
 
@@ -45,7 +45,7 @@ def golden(run: Run) -> None:
     rank_records(run)
     d = run.engine.dialect
     q = d.quote
-    carried = [c for c, _ in run.engine.columns("silver_records") if c not in SILVER_KEYS]
+    carried = [c for c, _ in run.engine.columns("silver_records") if c not in (*SILVER_KEYS, "_batch_id")]
     fields = ",\n".join(
         f"min_by({q(c)}, _rank) filter (where {q(c)} is not null) as {q(c)}" for c in carried
     )

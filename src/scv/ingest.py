@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING
 from scv.config import CANONICAL_FIELDS, Source, did_you_mean, resolve_source
 from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX
 from scv.errors import ConfigError, ScvError
+from scv.standardise import SILVER_KEYS
 
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
-SYSTEM_COLUMNS = ("_source", "_record_id", "_batch_id", "_ingested_at", "_row_hash")
-SILVER_KEYS = ("record_key", "source", "source_record_id")
 
 
 def ingest(run: Run) -> None:

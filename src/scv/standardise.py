@@ -16,6 +16,7 @@ from scv.engine.base import Dialect
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
+SILVER_KEYS = ("record_key", "source", "source_record_id")
 EARLIEST_BIRTH_DATE = "1900-01-01"
 TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev")
 _EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
