@@ -218,3 +218,10 @@ def test_fake_1000_links_with_high_precision(fake_1000):
     assert scores.records == 1000 and scores.true_entities == 251
     assert scores.precision >= 0.95
     assert scores.f1 >= 0.75
+
+
+def test_a_single_record_becomes_a_single_customer(tmp_path):
+    project = crm_only(tmp_path, CRM_CSV.splitlines()[0] + "\n" + CRM_CSV.splitlines()[1] + "\n")
+    result = project.run()
+    assert (result.silver, result.pairs, result.customers) == (1, 0, 1)
+    assert table(project, "silver/pairs").num_rows == 0

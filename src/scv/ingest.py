@@ -1,6 +1,6 @@
 """Ingest: read each source as it is, check its mapping, and land it in bronze.
 
-Lines a reader cannot parse are kept aside (`rejects_<source>`) for quarantine and
+Lines a reader cannot parse are kept aside (`rejects_table(source)`) for quarantine and
 counted as ingested, so the ledger still adds up.
 
 CSV is read as text so that phone numbers and postcodes keep their leading zeros;
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS, Source, did_you_mean, resolve_source
-from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX
+from scv.engine.base import REJECTS_SUFFIX
 from scv.errors import ConfigError, ScvError
 from scv.standardise import SILVER_KEYS
 
@@ -32,13 +32,7 @@ def ingest(run: Run) -> None:
 def read_source(run: Run, name: str, source: Source) -> None:
     files, fmt = resolve_source(name, source, run.base_dir)
     try:
-        if fmt == "delta":
-            from deltalake import DeltaTable
-
-            run.engine.read_arrow(f"raw_{name}", DeltaTable(files[0]).to_pyarrow_dataset())
-            run.engine.read_arrow(f"raw_{name}{REJECTS_SUFFIX}", REJECTS_SCHEMA.empty_table())
-        else:
-            run.engine.read_files(f"raw_{name}", files, fmt, delimiter=source.delimiter)
+        run.engine.read_files(f"raw_{name}", files, fmt, delimiter=source.delimiter)
     except ScvError as err:
         raise ScvError(
             f"sources.{name}: cannot read {source.path} as {fmt}: {err}; "
@@ -63,10 +57,13 @@ def land_in_bronze(run: Run, name: str, source: Source) -> None:
             from {q(raw)}""",
     )
     run.engine.drop(raw)
-    run.engine.create(f"rejects_{name}", f"select * from {q(raw + REJECTS_SUFFIX)}")
-    run.engine.drop(raw + REJECTS_SUFFIX)
     run.engine.publish(f"bronze_{name}", run.lakehouse, f"bronze/{name}", run.run_id)
-    run.count(name, "ingested", run.engine.count(f"bronze_{name}") + run.engine.count(f"rejects_{name}"))
+    run.count(name, "ingested", run.engine.count(f"bronze_{name}") + run.engine.count(rejects_table(name)))
+
+
+def rejects_table(name: str) -> str:
+    """The engine table of a source's lines that could not be parsed."""
+    return f"raw_{name}{REJECTS_SUFFIX}"
 
 
 def check_mapping(name: str, source: Source, columns: list[str]) -> None:

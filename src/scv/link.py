@@ -17,8 +17,6 @@ from splink import Linker, SettingsCreator, block_on
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
-log = logging.getLogger(__name__)
-
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
 PRIOR_RECALL = 0.5  # share of true matches the deterministic rules are assumed to find
 FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
@@ -117,7 +115,7 @@ def link_input_sql(run: Run, source: str) -> str:
     """Silver records of one source with the columns the model compares."""
     lit = run.engine.dialect.literal
     return f"""select record_key, source, first_name, last_name, date_of_birth, email,
-                      case when phone is not null then substr(phone, -10) end as phone_key,
+                      substr(phone, -10) as phone_key,
                       postcode, address_line_1, city, gender
                from silver_records where source = {lit(source)}"""
 
@@ -132,10 +130,17 @@ def present_fields(run: Run) -> set[str]:
 
 
 def link(run: Run) -> None:
+    """Engine tables `pairs` and `clusters`; pairs are published to silver/pairs."""
     total = run.engine.count("silver_records")
     if total < 2:
         _singletons(run)
-        return
+    else:
+        _link_with_splink(run, total)
+    run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
+    run.count(None, "pairs", run.engine.count("pairs"))
+
+
+def _link_with_splink(run: Run, total: int) -> None:
     fields = present_fields(run)
     sources = [s for s, in run.engine.rows("select distinct source from silver_records order by 1")]
     api = run.engine.splink_api()
@@ -167,8 +172,6 @@ def link(run: Run) -> None:
     run.engine.create(
         "clusters", f"select record_key, cluster_id from {clusters.physical_name}"
     )
-    run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
-    run.count(None, "pairs", run.engine.count("pairs"))
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
 
 
@@ -208,5 +211,3 @@ def _singletons(run: Run) -> None:
                   cast(null as double) as match_weight, cast(null as double) as match_probability
            from silver_records where false""",
     )
-    run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
-    run.count(None, "pairs", 0)

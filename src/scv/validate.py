@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scv.ingest import rejects_table
+
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
@@ -54,7 +56,7 @@ def validate(run: Run) -> None:
                 from {q(f'checked_{name}')} where _reason is not null
                 union all
                 select {unparsed}, _reason, _file, _line, _raw_line, {lit(run.run_id)} as _run_id
-                from {q(f'rejects_{name}')}""",
+                from {q(rejects_table(name))}""",
         )
         run.engine.drop(f"checked_{name}")
         run.engine.publish(f"quarantine_{name}", run.lakehouse, f"quarantine/{name}", run.run_id)

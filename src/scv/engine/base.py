@@ -51,7 +51,9 @@ class Engine(ABC):
 
     @abstractmethod
     def read_files(self, name: str, files: list[str], fmt: str, *, delimiter: str | None = None) -> None:
-        """Register the rows of source files as table `name` (CSV read as text, never inferred).
+        """Register the rows of source files (or a Delta table folder) as table `name`.
+
+        CSV is read as text, never inferred.
 
         Lines that cannot be parsed go to table `name + REJECTS_SUFFIX` (REJECTS_SCHEMA)
         instead of failing the read or vanishing.

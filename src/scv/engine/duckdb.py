@@ -64,7 +64,11 @@ class DuckDBEngine(Engine):
             if fmt == "csv":
                 self._read_csv(name, files, delimiter)
                 return
-            if fmt == "parquet":
+            if fmt == "delta":
+                from deltalake import DeltaTable
+
+                rel = self.con.from_arrow(DeltaTable(files[0]).to_pyarrow_dataset())
+            elif fmt == "parquet":
                 rel = self.con.read_parquet(files, union_by_name=True)
             elif fmt == "json":
                 rel = self.con.read_json(files, format="newline_delimited")
@@ -72,7 +76,7 @@ class DuckDBEngine(Engine):
                 raise ValueError(f"read_files does not read {fmt}")
             self.drop(name)
             rel.to_table(name)
-            self.read_arrow(f"{name}{REJECTS_SUFFIX}", pa.Table.from_pylist([], REJECTS_SCHEMA))
+            self.read_arrow(f"{name}{REJECTS_SUFFIX}", REJECTS_SCHEMA.empty_table())
         except duckdb.Error as err:
             raise ScvError(_without_row_content(str(err))) from None
 
