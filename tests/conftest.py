@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+SPARK_TEST_OPTIONS = {"master": "local[2]", "shuffle_partitions": 4, "driver_memory": "2g"}
 
 CRM_CSV = """\
 contactid,firstname,lastname,emailaddress1,mobilephone,birthdate,address1_postalcode,modifiedon,donotemail
@@ -21,6 +23,16 @@ customer_id,first_name,last_name,email,phone,post_code,updated_at
 102,Elizabeth,Jones,LIZ.JONES@EXAMPLE.COM,07700900456,M1 1AE,2024-06-01
 103,Zoë,Clark,zoe@example.com,07700900999,E1 6AN,2024-06-02
 """
+
+
+@pytest.fixture(scope="session")
+def spark_engine(tmp_path_factory):
+    """One local Spark session for the whole test run: starting one takes seconds."""
+    from scv.engine import create_engine
+
+    engine = create_engine("spark", work_dir=tmp_path_factory.mktemp("spark"), **SPARK_TEST_OPTIONS)
+    yield engine
+    engine.close()
 
 
 def write_project(folder: Path, yaml_text: str, files: dict[str, str]) -> Path:

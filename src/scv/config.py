@@ -115,14 +115,26 @@ class DuckDBOptions(_Strict):
     temp_directory: str | None = Field(None, description="Spill folder; inside the lakehouse when absent.")
 
 
+class SparkOptions(_Strict):
+    """Used when scv starts its own session; an active session (Databricks) is used as it is."""
+
+    master: str = Field("local[*]", description="Spark master for a session scv starts.")
+    driver_memory: str = Field("4g", description="Driver memory for a session scv starts.")
+    shuffle_partitions: int = Field(8, gt=0, description="spark.sql.shuffle.partitions.")
+    conf: dict[str, str] = Field(default_factory=dict, description="Any other Spark settings.")
+
+
 class ProjectConfig(_Strict):
     lakehouse: str = Field("./lakehouse", description="Folder of the Delta tables.")
-    engine: Literal["duckdb"] = "duckdb"
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="duckdb (embedded) or spark (local or an active cluster session)."
+    )
     sources: dict[str, Source]
     linkage: Linkage = Field(default_factory=Linkage)
     standardise: Standardise = Field(default_factory=Standardise)
     evaluation: Evaluation = Field(default_factory=Evaluation)
     duckdb: DuckDBOptions = Field(default_factory=DuckDBOptions)
+    spark: SparkOptions = Field(default_factory=SparkOptions)
 
     @field_validator("sources")
     @classmethod

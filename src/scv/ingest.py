@@ -9,6 +9,7 @@ Parquet, JSON lines and Delta keep the types they carry.
 
 from __future__ import annotations
 
+from datetime import timezone
 from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS, Source, did_you_mean, resolve_source
@@ -44,15 +45,16 @@ def read_source(run: Run, name: str, source: Source) -> None:
 def land_in_bronze(run: Run, name: str, source: Source) -> None:
     q, lit = run.engine.dialect.quote, run.engine.dialect.literal
     raw = f"raw_{name}"
+    ingested_at = run.started_at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
     row_text = ", ".join(
-        f"coalesce(cast({q(c)} as string), '\\N')" for c, _ in run.engine.columns(raw)
+        f"coalesce(cast({q(c)} as string), {lit(chr(92) + 'N')})" for c, _ in run.engine.columns(raw)
     )
     run.engine.create(
         f"bronze_{name}",
         f"""select *, {lit(name)} as _source,
                nullif(trim(cast({q(source.id)} as string)), '') as _record_id,
                {lit(run.run_id)} as _batch_id,
-               cast({lit(run.started_at.isoformat(sep=' '))} as timestamp) as _ingested_at,
+               cast({lit(ingested_at)} as {run.engine.dialect.timestamp_type}) as _ingested_at,
                md5(concat_ws(chr(31), {row_text})) as _row_hash
             from {q(raw)}""",
     )

@@ -47,6 +47,30 @@ class Lakehouse:
             commit_properties=CommitProperties(custom_metadata={RUN_ID_KEY: run_id}),
         )
 
+    def commit_files(self, table: str, files: list[tuple[str, int, int, int]], schema: pa.Schema,
+                     run_id: str, mode: str = "overwrite") -> None:
+        """Commit data files another writer (Spark) put in the table's folder as one version.
+
+        `files` are (path relative to the table, size, modification ms, rows).
+        """
+        from deltalake import Schema
+        from deltalake.transaction import AddAction, create_table_with_add_actions
+
+        actions = [
+            AddAction(path, size, {}, mtime, True, json.dumps({"numRecords": rows}))
+            for path, size, mtime, rows in files
+        ]
+        commit = CommitProperties(custom_metadata={RUN_ID_KEY: run_id})
+        if mode == "append" and self.exists(table):
+            DeltaTable(self.path(table)).create_write_transaction(
+                actions, "append", schema, commit_properties=commit
+            )
+            return
+        create_table_with_add_actions(
+            self.path(table), Schema.from_arrow(schema), actions,
+            mode="overwrite" if self.exists(table) else "error", commit_properties=commit,
+        )
+
     def save_model(self, run_id: str, model: dict) -> Path:
         """The trained Splink model (settings, m and u; no record values) as models/<run>.json."""
         path = self.root / "models" / f"{run_id}.json"

@@ -43,6 +43,9 @@ class Project:
         return Lakehouse(root if root.is_absolute() else self.base_dir / root)
 
     def engine(self) -> Engine:
+        if self.config.engine == "spark":
+            work = self.lakehouse.path("_spark")
+            return create_engine("spark", work_dir=work, **self.config.spark.model_dump())
         options = self.config.duckdb.model_dump()
         temp = options.pop("temp_directory") or Path(tempfile.gettempdir()) / "scv-spill"
         return create_engine(self.config.engine, temp_directory=temp, **options)

@@ -66,7 +66,9 @@ def birth_date(d: Dialect, e: str, formats) -> str:
 
 
 def timestamp(d: Dialect, e: str, formats) -> str:
-    return d.parse_timestamp(f"trim(cast({e} as string))", formats)
+    """A point in time; before 1900 is taken for a typo ('01/02/80' read as year 80)."""
+    parsed = d.parse_timestamp(f"trim(cast({e} as string))", formats)
+    return f"case when {parsed} >= cast('{EARLIEST_BIRTH_DATE}' as {d.timestamp_type}) then {parsed} end"
 
 
 def full_name_in_order(d: Dialect, e: str) -> str:
@@ -80,12 +82,12 @@ def full_name_in_order(d: Dialect, e: str) -> str:
     return f"nullif(trim({d.regex_replace_all(text(d, reordered), f'^(({titles}) )+', '')}), '')"
 
 
-def first_token(e: str) -> str:
-    return f"nullif(regexp_extract({e}, '^(\\S+) ', 1), '')"
+def first_token(d: Dialect, e: str) -> str:
+    return "nullif(" + d.regex_extract(e, r"^(\S+) ") + ", '')"
 
 
-def last_token(e: str) -> str:
-    return f"nullif(regexp_extract({e}, ' (\\S+)$', 1), '')"
+def last_token(d: Dialect, e: str) -> str:
+    return "nullif(" + d.regex_extract(e, r" (\S+)$") + ", '')"
 
 
 def field_rules(config: ProjectConfig) -> dict[str, Callable[[Dialect, str], str]]:
@@ -117,9 +119,9 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     }
     if "full_name" in mapping:  # split a full name when the parts are not given
         full = cleaned["full_name"]
-        cleaned["first_name"] = f"coalesce({cleaned['first_name']}, {first_token(full)})"
-        cleaned["last_name"] = f"coalesce({cleaned['last_name']}, {last_token(full)})"
-    typed = {"date_of_birth": "date", "created_at": "timestamp", "updated_at": "timestamp"}
+        cleaned["first_name"] = f"coalesce({cleaned['first_name']}, {first_token(d, full)})"
+        cleaned["last_name"] = f"coalesce({cleaned['last_name']}, {last_token(d, full)})"
+    typed = {"date_of_birth": "date", "created_at": d.timestamp_type, "updated_at": d.timestamp_type}
     fields = [f"cast({cleaned[f]} as {typed.get(f, 'string')}) as {q(f)}" for f in CANONICAL_FIELDS]
     attrs = [
         f"cast({q(a) if a in source.attributes else 'null'} as string) as {q(a)}" for a in attributes

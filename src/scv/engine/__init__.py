@@ -8,6 +8,7 @@ DuckDB run never imports Spark.
 from __future__ import annotations
 
 from scv.engine.base import Dialect, Engine
+from scv.errors import ConfigError
 
 __all__ = ["Dialect", "Engine", "create_engine"]
 
@@ -17,6 +18,12 @@ def create_engine(name: str, **options) -> Engine:
         from scv.engine.duckdb import DuckDBEngine
 
         return DuckDBEngine(**options)
-    from scv.errors import ConfigError
-
-    raise ConfigError(f"engine: '{name}' is not available; use 'duckdb'")
+    if name == "spark":
+        try:
+            from scv.engine.spark import SparkEngine
+        except ImportError:
+            raise ConfigError(
+                "engine: spark needs pyspark; install it with `pip install 'scv[spark]'`"
+            ) from None
+        return SparkEngine(**options)
+    raise ConfigError(f"engine: '{name}' is not available; use 'duckdb' or 'spark'")

@@ -16,6 +16,9 @@ REJECTS_SCHEMA = pa.schema(
 class Dialect:
     """SQL spellings that differ between engines; everything else is shared SQL."""
 
+    timestamp_type = "timestamp"  # a timestamp without time zone
+    ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?"
+
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'
 
@@ -29,9 +32,13 @@ class Dialect:
     def regex_matches(self, expr: str, pattern: str) -> str:
         raise NotImplementedError
 
+    def regex_extract(self, expr: str, pattern: str, group: int = 1) -> str:
+        """The group's text of the first match; '' when there is none."""
+        return f"regexp_extract({expr}, {self.literal(pattern)}, {group})"
+
     def parse_date(self, expr: str, formats: Sequence[str]) -> str:
         """A DATE from text in any of `formats` (strptime style), NULL when none fits."""
-        raise NotImplementedError
+        return f"cast({self.parse_timestamp(expr, formats)} as date)"
 
     def parse_timestamp(self, expr: str, formats: Sequence[str]) -> str:
         raise NotImplementedError

@@ -31,10 +31,8 @@ class DuckDBDialect(Dialect):
 
     def parse_timestamp(self, expr, formats):
         fmts = ", ".join(self.literal(f) for f in formats)
-        return f"coalesce(try_cast({expr} as timestamp), try_strptime({expr}, [{fmts}]))"
-
-    def parse_date(self, expr, formats: Sequence[str]):
-        return f"cast({self.parse_timestamp(expr, formats)} as date)"
+        iso = f"case when {self.regex_matches(expr, self.ISO_TIMESTAMP)} then try_cast({expr} as timestamp) end"
+        return f"coalesce({iso}, try_strptime({expr}, [{fmts}]))"
 
     def unicode_normalise(self, expr):
         return f"strip_accents(nfc_normalize({expr}))"

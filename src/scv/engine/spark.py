@@ -1,0 +1,329 @@
+"""Spark: the distributed engine, in local mode here and on a Databricks cluster in production.
+
+Engine tables are Spark temporary views over Parquet written to a work folder inside the
+lakehouse, so each stage's result is computed once, as `create table` is in DuckDB.
+Delta tables are written natively when the session has Delta (Databricks, delta-spark);
+otherwise Spark writes the Parquet files in parallel and delta-rs makes the commit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow as pa
+
+from scv.engine import spark_functions
+from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine
+from scv.errors import ScvError
+
+CORRUPT = "_corrupt_record"
+_STRPTIME_TO_JAVA = {
+    "Y": ("yyyy", "yyyy"), "m": ("M", "MM"), "d": ("d", "dd"), "H": ("H", "HH"),
+    "M": ("m", "mm"), "S": ("s", "ss"), "y": ("yy", "yy"), "b": ("MMM", "MMM"),
+    "B": ("MMMM", "MMMM"), "f": ("SSSSSS", "SSSSSS"), "I": ("h", "hh"), "p": ("a", "a"),
+}
+
+
+def java_datetime_pattern(strptime: str) -> str:
+    """A strptime format as a Spark datetime pattern.
+
+    Numbers take one or two digits, as strptime accepts, unless a neighbouring directive
+    has no separator between them ('%Y%m%d'): then only fixed widths can be parsed.
+    """
+    tokens = re.findall(r"%.|[^%]+", strptime)
+    out = []
+    for i, token in enumerate(tokens):
+        if token.startswith("%"):
+            if token[1] not in _STRPTIME_TO_JAVA:
+                raise ScvError(f"standardise.date_formats: '{token}' is not supported on Spark")
+            lenient, fixed = _STRPTIME_TO_JAVA[token[1]]
+            adjacent = any(0 <= j < len(tokens) and tokens[j].startswith("%") for j in (i - 1, i + 1))
+            out.append(fixed if adjacent else lenient)
+        else:
+            out.append(re.sub(r"[A-Za-z']+", lambda m: "'" + m.group().replace("'", "''") + "'", token))
+    return "".join(out)
+
+
+def _accent_table() -> tuple[str, str]:
+    """Characters whose canonical decomposition is a base letter plus marks -> that letter.
+
+    Spark has no Unicode normalisation; marks are removed by regex and precomposed
+    letters by `translate`, which together give DuckDB's strip_accents(nfc_normalize(x)).
+    """
+    src, dst = [], []
+    for code in range(0x00C0, 0x2000):
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+        if len(base) == 1 and base != char:
+            src.append(char)
+            dst.append(base)
+    return "".join(src), "".join(dst)
+
+
+ACCENTED, UNACCENTED = _accent_table()
+
+
+class SparkDialect(Dialect):
+    timestamp_type = "timestamp_ntz"
+
+    def quote(self, identifier):
+        return "`" + identifier.replace("`", "``") + "`"
+
+    def literal(self, value):
+        """Spark string literals treat backslash as an escape, unlike standard SQL."""
+        return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def regex_replace_all(self, expr, pattern, replacement):
+        return f"regexp_replace({expr}, {self.literal(pattern)}, {self.literal(replacement)})"
+
+    def regex_matches(self, expr, pattern):
+        anchored = "^(?:" + pattern + r")\z"  # Java's $ would also match before a final newline
+        return f"({expr} rlike {self.literal(anchored)})"
+
+    def parse_timestamp(self, expr, formats):
+        tries = [f"try_to_timestamp({expr}, {self.literal(java_datetime_pattern(f))})" for f in formats]
+        iso = f"case when {self.regex_matches(expr, self.ISO_TIMESTAMP)} then try_cast({expr} as timestamp) end"
+        return f"cast(coalesce({iso}, {', '.join(tries)}) as timestamp_ntz)"
+
+    def unicode_normalise(self, expr):
+        without_marks = self.regex_replace_all(expr, r"\p{M}", "")
+        return f"translate({without_marks}, {self.literal(ACCENTED)}, {self.literal(UNACCENTED)})"
+
+    def sorted_set(self, expr):
+        return f"array_sort(collect_set({expr}))"
+
+
+class SparkEngine(Engine):
+    name = "spark"
+    dialect = SparkDialect()
+
+    def __init__(self, work_dir: str | Path, master: str = "local[*]", driver_memory: str = "4g",
+                 shuffle_partitions: int = 8, conf: dict[str, str] | None = None):
+        from scv.engine.spark_session import native_delta, spark_session
+
+        self.spark = spark_session(master, driver_memory, shuffle_partitions, conf or {})
+        self.native_delta = native_delta(self.spark)
+        self.work_dir = str(work_dir).rstrip("/") + f"/{uuid.uuid4().hex[:12]}"
+        self._jsc = getattr(self.spark, "_jsc", None)  # absent on Spark Connect
+        if self._jsc is not None:
+            self._jsc.sc().setCheckpointDir(spark_path(f"{self.work_dir}/checkpoints"))
+        self._versions: dict[str, int] = {}
+        self._api = None
+
+    # -- engine tables --------------------------------------------------------------
+    def create(self, name, sql):
+        self._materialise(name, self._sql(sql))
+
+    def _materialise(self, name: str, df) -> None:
+        """Write once, read back: later stages never recompute the query."""
+        version = self._versions.get(name, -1) + 1
+        path = spark_path(f"{self.work_dir}/tables/{name}/v{version}")
+        df.write.mode("overwrite").parquet(path)
+        self.spark.read.parquet(path).createOrReplaceTempView(name)
+        self._versions[name] = version
+        if version:
+            self._remove(f"{self.work_dir}/tables/{name}/v{version - 1}")
+
+    def _sql(self, sql: str):
+        from pyspark.errors import PySparkException
+
+        try:
+            return self.spark.sql(sql)
+        except PySparkException as err:
+            raise ScvError(f"Spark could not run a stage query: {_first_line(err)}") from None
+
+    def rows(self, sql):
+        return [tuple(r) for r in self._sql(sql).collect()]
+
+    def columns(self, name):
+        return [(c, t) for c, t in self.spark.table(self.dialect.quote(name)).dtypes]
+
+    def to_arrow(self, name) -> pa.RecordBatchReader:
+        table = self.spark.table(self.dialect.quote(name)).toArrow()
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+    def read_arrow(self, name, data):
+        table = data.to_table() if hasattr(data, "to_table") else data
+        if table.num_rows == 0:
+            from pyspark.sql.pandas.types import from_arrow_schema
+
+            df = self.spark.createDataFrame([], from_arrow_schema(table.schema))
+        else:
+            df = self.spark.createDataFrame(table)
+        self._materialise(name, df)
+
+    def drop(self, name):
+        self.spark.catalog.dropTempView(name)
+        if self._versions.pop(name, None) is not None:
+            self._remove(f"{self.work_dir}/tables/{name}")
+
+    # -- sources ----------------------------------------------------------------------
+    def read_files(self, name, files, fmt, *, delimiter=None):
+        from pyspark.errors import PySparkException
+
+        try:
+            if fmt == "delta":
+                self._materialise(name, self._read_delta(files[0]))
+                self.read_arrow(f"{name}{REJECTS_SUFFIX}", REJECTS_SCHEMA.empty_table())
+                return
+            if fmt == "parquet":
+                self._materialise(name, self.spark.read.option("mergeSchema", "true").parquet(
+                    *[spark_path(f) for f in files]))
+                self.read_arrow(f"{name}{REJECTS_SUFFIX}", REJECTS_SCHEMA.empty_table())
+                return
+            if fmt == "csv":
+                df = self._read_csv(files, delimiter)
+            elif fmt == "json":
+                df = self.spark.read.json([spark_path(f) for f in files], mode="PERMISSIVE",
+                                          columnNameOfCorruptRecord=CORRUPT)
+            else:
+                raise ValueError(f"read_files does not read {fmt}")
+            self._split_rejects(name, df.withColumn("_file", df["_metadata.file_path"]), fmt)
+        except PySparkException as err:
+            raise ScvError(_first_line(err)) from None
+
+    def _read_csv(self, files: list[str], delimiter: str | None):
+        """Text columns named by each file's header; malformed lines kept whole aside."""
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        from scv.engine.duckdb import sniff_delimiter
+
+        frames = []
+        by_header: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for file in files:
+            sep = delimiter or sniff_delimiter(file)
+            by_header.setdefault((sep, _csv_header(file, sep)), []).append(file)
+        for (sep, header), group in by_header.items():
+            schema = StructType([StructField(c, StringType()) for c in (*header, CORRUPT)])
+            frames.append(self.spark.read.csv(
+                [spark_path(f) for f in group], schema=schema, header=True, sep=sep, quote='"',
+                escape='"', multiLine=True, mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT,
+                enforceSchema=True,
+            ))
+        df = frames[0]
+        for other in frames[1:]:
+            df = df.unionByName(other, allowMissingColumns=True)
+        return df
+
+    def _split_rejects(self, name: str, df, fmt: str) -> None:
+        q = self.dialect.quote
+        self._materialise(f"{name}__read", df if CORRUPT in df.columns else df.selectExpr(
+            "*", f"cast(null as string) as {CORRUPT}"))
+        kept = [q(c) for c, _ in self.columns(f"{name}__read") if c not in (CORRUPT, "_file")]
+        self.create(name, f"select {', '.join(kept)} from {q(name + '__read')} where {CORRUPT} is null")
+        self.create(
+            f"{name}{REJECTS_SUFFIX}",
+            f"""select regexp_extract(_file, '[^/]*$', 0) as _file, cast(null as bigint) as _line,
+                       {self.dialect.literal(f'malformed {fmt.upper()} line')} as _reason,
+                       {CORRUPT} as _raw_line
+                from {q(name + '__read')} where {CORRUPT} is not null""",
+        )
+        self.drop(f"{name}__read")
+
+    # -- lakehouse --------------------------------------------------------------------
+    def _read_delta(self, path: str):
+        if self.native_delta:
+            return self.spark.read.format("delta").load(spark_path(path))
+        from deltalake import DeltaTable
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        table = DeltaTable(path)
+        files = table.file_uris()
+        if not files:
+            return self.spark.createDataFrame([], from_arrow_schema(table.schema().to_arrow()))
+        return self.spark.read.parquet(*[spark_path(f) for f in files])
+
+    def load(self, name, lakehouse, table):
+        self._materialise(name, self._read_delta(lakehouse.path(table)))
+
+    def publish(self, name, lakehouse, table, run_id, mode="overwrite"):
+        df = self.spark.table(self.dialect.quote(name))
+        target = lakehouse.path(table)
+        if self.native_delta:
+            (df.write.format("delta").mode(mode).option("overwriteSchema", "true")
+               .option("mergeSchema", "true").option("userMetadata", run_id).save(spark_path(target)))
+            return
+        folder = f"{run_id}-{uuid.uuid4().hex[:8]}"
+        df.write.parquet(spark_path(f"{target}/{folder}"))
+        written = self.spark.read.parquet(spark_path(f"{target}/{folder}"))
+        counts = dict(written.groupBy(written["_metadata.file_name"]).count().collect())
+        files = [(f"{folder}/{n}", size, mtime, counts.get(n, 0))
+                 for n, size, mtime in self._list_parquet(f"{target}/{folder}")]
+        lakehouse.commit_files(table, files, _arrow_schema(df.schema), run_id, mode)
+
+    def _list_parquet(self, folder: str) -> list[tuple[str, int, int]]:
+        """(name, size, modification ms) of the data files Spark wrote, on any file system."""
+        jvm = self.spark._jvm
+        path = jvm.org.apache.hadoop.fs.Path(spark_path(folder))
+        fs = path.getFileSystem(self._jsc.hadoopConfiguration())
+        return [
+            (s.getPath().getName(), s.getLen(), s.getModificationTime())
+            for s in fs.listStatus(path) if s.getPath().getName().endswith(".parquet")
+        ]
+
+    def splink_api(self):
+        if self._api is None:
+            from splink import SparkAPI
+
+            method = None if self.native_delta else "parquet"
+            self._api = SparkAPI(spark_session=self.spark, break_lineage_method=method)
+            spark_functions.register(self.spark)
+        return self._api
+
+    def _remove(self, folder: str) -> None:
+        if "://" not in folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        elif self._jsc is not None:
+            path = self.spark._jvm.org.apache.hadoop.fs.Path(spark_path(folder))
+            path.getFileSystem(self._jsc.hadoopConfiguration()).delete(path, True)
+
+    def close(self):
+        """The work folder holds copies of personal data: it goes with the engine."""
+        for name in list(self._versions):
+            self.spark.catalog.dropTempView(name)
+        self._versions.clear()
+        self._remove(self.work_dir)
+
+
+def spark_path(path: str) -> str:
+    """A location as Spark's file systems name it (s3a for s3, a file URI for local paths)."""
+    if path.startswith("s3://"):
+        return "s3a://" + path[len("s3://"):]
+    if "://" in path or path.startswith(("dbfs:", "/Volumes/")):
+        return path
+    return Path(path).resolve().as_uri()
+
+
+def _csv_header(file: str, sep: str) -> tuple[str, ...]:
+    import csv
+
+    with open(file, encoding="utf-8", errors="replace", newline="") as f:
+        return tuple(next(csv.reader(f, delimiter=sep, quotechar='"'), []))
+
+
+def _arrow_schema(schema) -> pa.Schema:
+    """The Arrow schema of the Parquet Spark wrote, every column nullable."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    arrow = to_arrow_schema(schema, timestamp_utc=False) if _accepts_utc_flag() else to_arrow_schema(schema)
+    return pa.schema([f.with_nullable(True) for f in arrow])
+
+
+def _accepts_utc_flag() -> bool:
+    import inspect
+
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return "timestamp_utc" in inspect.signature(to_arrow_schema).parameters
+
+
+def _first_line(err: BaseException) -> str:
+    """Spark's messages can quote row values in later lines; keep the error class line."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:300]

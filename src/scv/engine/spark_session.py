@@ -1,0 +1,45 @@
+"""The Spark session scv runs on: the active one (a Databricks notebook or job), or a local one."""
+
+from __future__ import annotations
+
+import os
+
+
+def spark_session(master: str, driver_memory: str, shuffle_partitions: int, conf: dict[str, str]):
+    """The active session when there is one, else a local session configured for scv.
+
+    A session scv did not start is used as it is: on Databricks the cluster must have
+    Splink's similarity jar installed as a library (see docs/spark.md).
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    from splink.backends.spark import similarity_jar_location
+
+    builder = (
+        SparkSession.builder.master(master).appName("scv")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    for key, value in conf.items():
+        builder = builder.config(key, str(value))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def native_delta(spark) -> bool:
+    """Whether the session writes Delta itself (Databricks, or delta-spark configured)."""
+    if "DATABRICKS_RUNTIME_VERSION" in os.environ:
+        return True
+    try:
+        extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    except Exception:  # noqa: BLE001 - a locked-down session may refuse to show its conf
+        return False
+    return "DeltaSparkSessionExtension" in extensions
