@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from conftest import CRM_CSV, SHOP_CSV, write_project
+from conftest import CRM_CSV, SHOP_CSV, TWO_SOURCES_YAML, write_project
 from scv import Project, StageFailed, pipeline
 from scv.config import CANONICAL_FIELDS
 
@@ -225,3 +225,16 @@ def test_a_single_record_becomes_a_single_customer(tmp_path):
     result = project.run()
     assert (result.silver, result.pairs, result.customers) == (1, 0, 1)
     assert table(project, "silver/pairs").num_rows == 0
+
+
+def test_a_lakehouse_named_by_uri_takes_the_object_store_path(tmp_path):
+    """s3://, abfss:// and gs:// lakehouses go through the same code as this file:// one."""
+    uri = (tmp_path / "store" / "lake").as_uri()
+    config = write_project(tmp_path, TWO_SOURCES_YAML.replace("lakehouse: ./lakehouse", f"lakehouse: {uri}"),
+                           {"crm.csv": CRM_CSV, "shop.csv": SHOP_CSV})
+    project = Project.load(config)
+    result = project.run()
+    assert project.lakehouse.root == uri and result.customers == 4
+    assert "gold/customers" in project.lakehouse.tables()
+    assert (tmp_path / "store" / "lake" / "models" / f"{result.run_id}.json").is_file()
+    assert project.status().last_run["status"] == "succeeded"

@@ -6,6 +6,7 @@ or input that must be fixed, 1 for a failed run); `--debug` shows the traceback.
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import logging
@@ -27,12 +28,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+
+
+class Engine(str, enum.Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
 err_console = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Project file.", show_default=True)
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks and library logs.")]
+EngineOption = Annotated[
+    Engine | None, typer.Option("--engine", help="Run on this engine instead of the project file's.")
+]
 
 
 def _friendly(command):
@@ -71,7 +81,7 @@ def _run_with_progress(project):
 
 
 def _print_run(result) -> None:
-    table = Table(title=f"run {result.run_id}: {result.status} in {result.seconds:.1f} s")
+    table = Table(title=f"run {result.run_id} on {result.engine}: {result.status} in {result.seconds:.1f} s")
     for col in ("source", "ingested", "quarantined", "silver"):
         table.add_column(col, justify="left" if col == "source" else "right")
     for source, c in result.per_source.items():
@@ -100,11 +110,11 @@ def _print_scores(scores) -> None:
 
 @app.command()
 @_friendly
-def run(config: ConfigOption = Path("scv.yaml"), debug: DebugOption = False):
+def run(config: ConfigOption = Path("scv.yaml"), engine: EngineOption = None, debug: DebugOption = False):
     """Run the pipeline: ingest, validate, standardise, link, golden records."""
     from scv.project import Project
 
-    _print_run(_run_with_progress(Project.load(config)))
+    _print_run(_run_with_progress(Project.load(config, engine=engine and engine.value)))
 
 
 @app.command()
@@ -149,6 +159,7 @@ def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Folder for the demo project.")] = Path("scv-demo"),
     people: Annotated[int, typer.Option(help="Number of people to generate.", min=2)] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    engine: EngineOption = None,
     debug: DebugOption = False,
 ):
     """Generate demo data, run the pipeline on it and score the result."""
@@ -159,7 +170,7 @@ def demo(
     config, data = write_project(directory, people=people, seed=seed, overwrite=True)
     console.print(f"generated {sum(data.records_per_source.values()):,} records of {people:,} people "
                   f"in {data.out_dir}")
-    project = Project.load(config)
+    project = Project.load(config, engine=engine and engine.value)
     result = _run_with_progress(project)
     _print_run(result)
     scores = project.evaluate(data.truth_path)

@@ -125,7 +125,13 @@ class SparkOptions(_Strict):
 
 
 class ProjectConfig(_Strict):
-    lakehouse: str = Field("./lakehouse", description="Folder of the Delta tables.")
+    lakehouse: str = Field(
+        "./lakehouse", description="Folder or URI (s3://, abfss://, gs://) of the Delta tables."
+    )
+    storage_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="delta-rs storage options for an object-store lakehouse; ${VAR} reads the environment.",
+    )
     engine: Literal["duckdb", "spark"] = Field(
         "duckdb", description="duckdb (embedded) or spark (local or an active cluster session)."
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 LAYERS = ("bronze", "silver", "gold", "quarantine", "audit")
@@ -27,14 +28,24 @@ class TableInfo:
 
 
 class Lakehouse:
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+    """A folder or an object-store URI (s3://, abfss://, gs://, file://) of Delta tables.
+
+    `storage_options` go to delta-rs as they are (credentials, region, endpoint); without
+    them delta-rs and pyarrow use the environment (AWS_*, AZURE_*, GOOGLE_*).
+    """
+
+    def __init__(self, root: str | Path, storage_options: dict[str, str] | None = None):
+        self.root: str | Path = str(root).rstrip("/") if is_uri(root) else Path(root)
+        self.storage_options = dict(storage_options or {}) or None
 
     def path(self, table: str) -> str:
-        return str(self.root / table)
+        return f"{self.root}/{table}" if isinstance(self.root, str) else str(self.root / table)
+
+    def _table(self, table: str) -> DeltaTable:
+        return DeltaTable(self.path(table), storage_options=self.storage_options)
 
     def exists(self, table: str) -> bool:
-        return DeltaTable.is_deltatable(self.path(table))
+        return DeltaTable.is_deltatable(self.path(table), storage_options=self.storage_options)
 
     def write(self, table: str, data: pa.Table | pa.RecordBatchReader, run_id: str,
               mode: str = "overwrite") -> None:
@@ -43,6 +54,7 @@ class Lakehouse:
             self.path(table),
             data,
             mode=mode,
+            storage_options=self.storage_options,
             schema_mode="overwrite" if mode == "overwrite" else "merge",
             commit_properties=CommitProperties(custom_metadata={RUN_ID_KEY: run_id}),
         )
@@ -62,39 +74,53 @@ class Lakehouse:
         ]
         commit = CommitProperties(custom_metadata={RUN_ID_KEY: run_id})
         if mode == "append" and self.exists(table):
-            DeltaTable(self.path(table)).create_write_transaction(
+            self._table(table).create_write_transaction(
                 actions, "append", schema, commit_properties=commit
             )
             return
         create_table_with_add_actions(
             self.path(table), Schema.from_arrow(schema), actions,
             mode="overwrite" if self.exists(table) else "error", commit_properties=commit,
+            storage_options=self.storage_options,
         )
 
-    def save_model(self, run_id: str, model: dict) -> Path:
+    def save_model(self, run_id: str, model: dict) -> str:
         """The trained Splink model (settings, m and u; no record values) as models/<run>.json."""
-        path = self.root / "models" / f"{run_id}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(model, indent=1), encoding="utf-8")
+        path = self.path(f"models/{run_id}.json")
+        fs, where = self._filesystem(path)
+        fs.create_dir(where.rsplit("/", 1)[0], recursive=True)
+        with fs.open_output_stream(where) as out:
+            out.write(json.dumps(model, indent=1).encode("utf-8"))
         return path
 
     def read(self, table: str) -> ds.Dataset:
-        return DeltaTable(self.path(table)).to_pyarrow_dataset()
+        return self._table(table).to_pyarrow_dataset()
 
     def read_table(self, table: str) -> pa.Table:
-        return DeltaTable(self.path(table)).to_pyarrow_table()
+        return self._table(table).to_pyarrow_table()
 
     def tables(self) -> list[str]:
         found = []
         for layer in LAYERS:
-            folder = self.root / layer
-            if folder.is_dir():
-                found += sorted(
-                    f"{layer}/{p.name}" for p in folder.iterdir() if (p / "_delta_log").is_dir()
-                )
+            fs, where = self._filesystem(self.path(layer))
+            entries = fs.get_file_info(pafs.FileSelector(where, allow_not_found=True))
+            found += sorted(
+                f"{layer}/{e.base_name}" for e in entries
+                if e.type == pafs.FileType.Directory and self.exists(f"{layer}/{e.base_name}")
+            )
         return found
 
     def info(self, table: str) -> TableInfo:
-        dt = DeltaTable(self.path(table))
+        dt = self._table(table)
         last = dt.history(1)[0] if dt.version() >= 0 else {}
         return TableInfo(table, dt.count(), dt.version(), last.get(RUN_ID_KEY))
+
+    def _filesystem(self, path: str) -> tuple[pafs.FileSystem, str]:
+        """pyarrow's file system for the non-table files (models, reports) and listings."""
+        if not is_uri(path):
+            return pafs.LocalFileSystem(), str(Path(path).resolve())
+        return pafs.FileSystem.from_uri(path.replace("abfss://", "abfs://", 1))
+
+
+def is_uri(location: str | Path) -> bool:
+    return isinstance(location, str) and "://" in location

@@ -79,6 +79,7 @@ class Run:
 class RunResult:
     run_id: str
     status: str
+    engine: str
     lakehouse: Path
     seconds: float
     stage_seconds: dict[str, float]
@@ -135,6 +136,7 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
     result = RunResult(
         run_id=run.run_id,
         status=status,
+        engine=run.engine.name,
         lakehouse=run.lakehouse.root,
         seconds=round(seconds, 3),
         stage_seconds=dict(run.stage_seconds),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from scv.config import ProjectConfig, load_config
 from scv.engine import Engine, create_engine
 from scv.errors import ConfigError, ScvError
 from scv.evaluate import Scores, score
-from scv.lakehouse import Lakehouse, TableInfo
+from scv.lakehouse import Lakehouse, TableInfo, is_uri
 from scv.pipeline import Progress, Run, RunResult, execute
 
 TRUTH_COLUMNS = ("source", "source_record_id", "person_id")
@@ -33,14 +34,20 @@ class Project:
         self.base_dir = Path(base_dir).resolve()
 
     @classmethod
-    def load(cls, path: str | Path = "scv.yaml") -> Project:
+    def load(cls, path: str | Path = "scv.yaml", engine: str | None = None) -> Project:
+        """`engine` overrides the project file's (`scv run --engine spark`)."""
         config, base_dir = load_config(path)
+        if engine is not None and engine != config.engine:
+            config = ProjectConfig.model_validate(config.model_dump() | {"engine": engine})
         return cls(config, base_dir)
 
     @property
     def lakehouse(self) -> Lakehouse:
+        options = {k: os.path.expandvars(v) for k, v in self.config.storage_options.items()}
+        if is_uri(self.config.lakehouse):
+            return Lakehouse(self.config.lakehouse, options)
         root = Path(self.config.lakehouse)
-        return Lakehouse(root if root.is_absolute() else self.base_dir / root)
+        return Lakehouse(root if root.is_absolute() else self.base_dir / root, options)
 
     def engine(self) -> Engine:
         if self.config.engine == "spark":

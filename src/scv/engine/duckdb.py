@@ -85,6 +85,8 @@ class DuckDBEngine(Engine):
         for i, file in enumerate(files):
             part = f"{name}__part{i}"
             self.drop(part)
+            for kept_from_last_read in ("reject_errors", "reject_scans"):  # else they accumulate
+                self.drop(kept_from_last_read)
             self.con.read_csv(
                 file, header=True, all_varchar=True, skiprows=0,
                 sep=delimiter or sniff_delimiter(file), quotechar='"', escapechar='"',
@@ -131,7 +133,10 @@ class DuckDBEngine(Engine):
         if self._api is None:
             from splink import DuckDBAPI
 
+            from scv.engine.splink_sampling import use_engine_neutral_hash
+
             self._api = DuckDBAPI(self.con)
+            use_engine_neutral_hash(self._api)
         return self._api
 
     def close(self):

@@ -8,6 +8,7 @@ otherwise Spark writes the Parquet files in parallel and delta-rs makes the comm
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from scv.engine import spark_functions
+from scv.engine.splink_sampling import use_engine_neutral_hash
 from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine
 from scv.errors import ScvError
 
@@ -118,7 +120,8 @@ class SparkEngine(Engine):
 
     # -- engine tables --------------------------------------------------------------
     def create(self, name, sql):
-        self._materialise(name, self._sql(sql))
+        with _spark_errors():
+            self._materialise(name, self.spark.sql(sql))
 
     def _materialise(self, name: str, df) -> None:
         """Write once, read back: later stages never recompute the query."""
@@ -130,16 +133,9 @@ class SparkEngine(Engine):
         if version:
             self._remove(f"{self.work_dir}/tables/{name}/v{version - 1}")
 
-    def _sql(self, sql: str):
-        from pyspark.errors import PySparkException
-
-        try:
-            return self.spark.sql(sql)
-        except PySparkException as err:
-            raise ScvError(f"Spark could not run a stage query: {_first_line(err)}") from None
-
     def rows(self, sql):
-        return [tuple(r) for r in self._sql(sql).collect()]
+        with _spark_errors():
+            return [tuple(r) for r in self.spark.sql(sql).collect()]
 
     def columns(self, name):
         return [(c, t) for c, t in self.spark.table(self.dialect.quote(name)).dtypes]
@@ -186,7 +182,7 @@ class SparkEngine(Engine):
                 raise ValueError(f"read_files does not read {fmt}")
             self._split_rejects(name, df.withColumn("_file", df["_metadata.file_path"]), fmt)
         except PySparkException as err:
-            raise ScvError(_first_line(err)) from None
+            raise ScvError(_spark_error(err)) from err
 
     def _read_csv(self, files: list[str], delimiter: str | None):
         """Text columns named by each file's header; malformed lines kept whole aside."""
@@ -217,13 +213,13 @@ class SparkEngine(Engine):
             "*", f"cast(null as string) as {CORRUPT}"))
         kept = [q(c) for c, _ in self.columns(f"{name}__read") if c not in (CORRUPT, "_file")]
         self.create(name, f"select {', '.join(kept)} from {q(name + '__read')} where {CORRUPT} is null")
-        self.create(
-            f"{name}{REJECTS_SUFFIX}",
-            f"""select regexp_extract(_file, '[^/]*$', 0) as _file, cast(null as bigint) as _line,
-                       {self.dialect.literal(f'malformed {fmt.upper()} line')} as _reason,
-                       {CORRUPT} as _raw_line
-                from {q(name + '__read')} where {CORRUPT} is not null""",
+        rejected = self.rows(
+            f"select _file, {CORRUPT} from {q(name + '__read')} where {CORRUPT} is not null"
         )
+        reason = f"malformed {'CSV' if fmt == 'csv' else 'JSON'} line"
+        self.read_arrow(f"{name}{REJECTS_SUFFIX}", pa.Table.from_pylist(
+            [{"_file": Path(local).name, "_line": line, "_reason": reason, "_raw_line": raw}
+             for local, line, raw in _with_line_numbers(rejected)], REJECTS_SCHEMA))
         self.drop(f"{name}__read")
 
     # -- lakehouse --------------------------------------------------------------------
@@ -273,6 +269,7 @@ class SparkEngine(Engine):
 
             method = None if self.native_delta else "parquet"
             self._api = SparkAPI(spark_session=self.spark, break_lineage_method=method)
+            use_engine_neutral_hash(self._api)
             spark_functions.register(self.spark)
         return self._api
 
@@ -300,6 +297,38 @@ def spark_path(path: str) -> str:
     return Path(path).resolve().as_uri()
 
 
+def _with_line_numbers(rejected: list[tuple[str, str]]) -> list[tuple[str, int | None, str]]:
+    """Spark does not say on which line a malformed record was: find it in the file.
+
+    Rejects are few, and sources are files scv can open, so one pass per file suffices.
+    """
+    by_file: dict[str, list[str]] = {}
+    for uri, raw in rejected:
+        by_file.setdefault(_local(uri), []).append(raw)
+    found = []
+    for file, raws in by_file.items():
+        waiting: dict[str, list[int]] = {}
+        for i, raw in enumerate(raws):
+            waiting.setdefault(raw.split("\n")[0].rstrip("\r"), []).append(i)
+        lines: list[int | None] = [None] * len(raws)
+        try:
+            with open(file, encoding="utf-8", errors="replace", newline="") as f:
+                for number, text in enumerate(f, start=1):
+                    queue = waiting.get(text.rstrip("\r\n"))
+                    if queue:
+                        lines[queue.pop(0)] = number
+        except OSError:
+            pass
+        found += [(file, line, raw) for line, raw in zip(lines, raws)]
+    return sorted(found, key=lambda r: (r[0], r[1] or 0))
+
+
+def _local(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+
+
 def _csv_header(file: str, sep: str) -> tuple[str, ...]:
     import csv
 
@@ -323,7 +352,21 @@ def _accepts_utc_flag() -> bool:
     return "timestamp_utc" in inspect.signature(to_arrow_schema).parameters
 
 
-def _first_line(err: BaseException) -> str:
-    """Spark's messages can quote row values in later lines; keep the error class line."""
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return text[:300]
+@contextlib.contextmanager
+def _spark_errors():
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except PySparkException as err:
+        raise ScvError(f"Spark could not run a stage query: {_spark_error(err)}") from err
+
+
+def _spark_error(err: BaseException) -> str:
+    """The error's class only: Spark's messages may quote row values (ANSI cast errors do)."""
+    condition = None
+    for getter in ("getCondition", "getErrorClass"):
+        if hasattr(err, getter):
+            condition = getattr(err, getter)()
+            break
+    return f"{condition or type(err).__name__} (details withheld as they may quote values; rerun with --debug)"

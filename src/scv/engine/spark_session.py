@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+
+# PySpark logs every SQL error with its message, and Spark's messages can quote row values.
+QUIET_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 
 
 def spark_session(master: str, driver_memory: str, shuffle_partitions: int, conf: dict[str, str]):
@@ -13,6 +17,8 @@ def spark_session(master: str, driver_memory: str, shuffle_partitions: int, conf
     """
     from pyspark.sql import SparkSession
 
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -30,7 +36,8 @@ def spark_session(master: str, driver_memory: str, shuffle_partitions: int, conf
     for key, value in conf.items():
         builder = builder.config(key, str(value))
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    # Executors log failed tasks with the error message, which may quote a value.
+    session.sparkContext.setLogLevel("FATAL")
     return session
 
 

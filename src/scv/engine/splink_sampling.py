@@ -1,0 +1,28 @@
+"""One hash for Splink's samples on every engine, so training sees the same records.
+
+Splink draws its u sample, its EM sample and its work chunks by hashing record ids with
+the engine's own hash (DuckDB's `hash`, Spark's Murmur3), so the two engines train on
+different samples once the data outgrows `max_pairs_for_u`, and link slightly
+differently. scv gives Splink's dialect a hash both engines compute alike: the first 60
+bits of the id's MD5.
+"""
+
+from __future__ import annotations
+
+from splink.internals.dialects import DuckDBDialect, SparkDialect
+
+
+class DuckDBSameSample(DuckDBDialect):
+    def hash_function_expression(self, col_expression: str) -> str:
+        return f"cast(('0x' || substr(md5(cast({col_expression} as varchar)), 1, 15)) as bigint)"
+
+
+class SparkSameSample(SparkDialect):
+    def hash_function_expression(self, col_expression: str) -> str:
+        return f"cast(conv(substr(md5(cast({col_expression} as string)), 1, 15), 16, 10) as bigint)"
+
+
+def use_engine_neutral_hash(api) -> None:
+    """Swap the database API's Splink dialect for one with the shared hash."""
+    neutral = {"duckdb": DuckDBSameSample, "spark": SparkSameSample}[api.sql_dialect.sql_dialect_str]
+    api.sql_dialect = neutral()

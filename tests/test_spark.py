@@ -1,0 +1,174 @@
+"""The Spark engine: the same project file gives the same lakehouse as on DuckDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+from typer.testing import CliRunner
+
+from conftest import CRM_CSV, SHOP_CSV, SHARED_DATA, TWO_SOURCES_YAML, write_project
+from scv import Project
+from scv.cli import app
+from scv.engine import create_engine
+from scv.lakehouse import Lakehouse
+
+pytestmark = pytest.mark.spark
+RUN_COLUMNS = {"_batch_id", "_ingested_at", "_run_id"}  # differ between any two runs
+
+
+def rows(project: Project, name: str, drop=RUN_COLUMNS) -> list[dict]:
+    """A table's rows without run-specific columns, in a fixed order."""
+    table = project.lakehouse.read_table(name)
+    table = table.select([c for c in table.column_names if c not in drop])
+    return sorted(table.to_pylist(), key=repr)
+
+
+@pytest.fixture(scope="module")
+def two_sources_on_both(tmp_path_factory, spark_engine):
+    """The CRM + shop project with bad rows, run by `scv run` on DuckDB and `--engine spark`."""
+    crm = CRM_CSV + "c9,Too,Many,,,,,,,extra,fields\n,NoId,Person,,,,,,\n" + CRM_CSV.splitlines()[1] + "\n"
+    projects = {}
+    for engine in ("duckdb", "spark"):
+        folder = tmp_path_factory.mktemp(engine)
+        config = write_project(folder, TWO_SOURCES_YAML, {"crm.csv": crm, "shop.csv": SHOP_CSV})
+        result = CliRunner().invoke(app, ["run", "--config", str(config), "--engine", engine])
+        assert result.exit_code == 0, result.output
+        projects[engine] = Project.load(config)
+    return projects["duckdb"], projects["spark"]
+
+
+def test_run_on_spark_writes_the_same_tables(two_sources_on_both):
+    duck, spark = two_sources_on_both
+    assert spark.lakehouse.tables() == duck.lakehouse.tables()
+    assert spark.status().last_run["engine"] == "spark"
+
+
+def test_run_on_spark_accounts_for_every_row_as_duckdb_does(two_sources_on_both):
+    duck, spark = two_sources_on_both
+    assert spark.status().last_run["per_source"] == duck.status().last_run["per_source"] == {
+        "crm": {"ingested": 6, "quarantined": 3, "silver": 3},
+        "shop": {"ingested": 3, "quarantined": 0, "silver": 3},
+    }
+
+
+def test_malformed_lines_are_quarantined_with_file_and_line_on_spark(two_sources_on_both):
+    duck, spark = two_sources_on_both
+    def where(project):
+        return sorted([(r["_file"], r["_line"], r["_reason"].split(":")[0], r["_record_id"])
+                       for r in rows(project, "quarantine/crm")], key=repr)
+    assert where(spark) == where(duck) == [
+        ("crm.csv", 5, "malformed CSV line", None),
+        (None, None, "exact duplicate of another row", "c1"),
+        (None, None, "missing record id (column contactid)", None),
+    ]
+
+
+@pytest.mark.parametrize("table", ["silver/records", "gold/customers", "gold/customer_xref"])
+def test_silver_and_gold_are_the_same_on_both_engines(two_sources_on_both, table):
+    duck, spark = two_sources_on_both
+    assert rows(spark, table) == rows(duck, table)
+
+
+@pytest.fixture(scope="module")
+def fake_1000_on_both(tmp_path_factory, spark_engine):
+    data = SHARED_DATA / "fake_1000.csv"
+    if not data.exists():
+        pytest.skip(f"shared data not found at {data}")
+    projects = []
+    for engine in ("duckdb", "spark"):
+        config = write_project(tmp_path_factory.mktemp(engine), f"""\
+            lakehouse: ./lakehouse
+            engine: {engine}
+            sources:
+              people:
+                path: {data}
+                id: unique_id
+                columns: {{first_name: first_name, last_name: surname, date_of_birth: dob,
+                           city: city, email: email}}
+            """, {})
+        project = Project.load(config)
+        project.run()
+        projects.append(project)
+    return projects
+
+
+def test_fake_1000_gives_the_same_clusters_on_both_engines(fake_1000_on_both):
+    duck, spark = fake_1000_on_both
+    xref = ["record_key", "customer_id", "golden_record", "most_complete", "most_recent", "duplicate"]
+    assert rows(spark, "gold/customer_xref") == rows(duck, "gold/customer_xref")
+    assert len({r["customer_id"] for r in rows(spark, "gold/customer_xref")}) < 1000
+    assert set(xref) <= set(spark.lakehouse.read_table("gold/customer_xref").column_names)
+
+
+def test_fake_1000_gives_the_same_golden_records_on_both_engines(fake_1000_on_both):
+    duck, spark = fake_1000_on_both
+    assert rows(spark, "gold/customers") == rows(duck, "gold/customers")
+
+
+def test_fake_1000_pair_probabilities_agree_to_1e6(fake_1000_on_both):
+    duck, spark = fake_1000_on_both
+    a, b = duck.lakehouse.read_table("silver/pairs"), spark.lakehouse.read_table("silver/pairs")
+    [(only_one, worst, both)] = duckdb.sql("""
+        select count(*) filter (where a.record_key_l is null or b.record_key_l is null),
+               max(abs(a.match_probability - b.match_probability)), count(*)
+        from a full join b using (record_key_l, record_key_r)""").fetchall()
+    assert only_one == 0 and both == a.num_rows > 1000
+    assert worst < 1e-6
+
+
+def test_a_spark_written_table_is_plain_delta_for_every_reader(spark_engine, tmp_path):
+    lake = Lakehouse(tmp_path)
+    spark_engine.create("people", "select id, concat('person ', id) as name from range(5)")
+    spark_engine.publish("people", lake, "silver/people", "run-1")
+    assert DeltaTable(lake.path("silver/people")).history(1)[0]["scv.run_id"] == "run-1"
+    assert lake.read_table("silver/people").num_rows == 5
+    assert duckdb.from_arrow(lake.read("silver/people")).count("*").fetchone()[0] == 5
+    spark_engine.load("people_again", lake, "silver/people")
+    assert spark_engine.count("people_again") == 5
+
+
+def test_a_spark_written_table_can_be_erased_and_vacuumed(spark_engine, tmp_path):
+    """Erasure runs through delta-rs, whichever engine wrote the table."""
+    lake = Lakehouse(tmp_path)
+    spark_engine.create("people", "select id, concat('person-', id, '@example.com') as email from range(4)")
+    spark_engine.publish("people", lake, "silver/people", "run-1")
+    table = DeltaTable(lake.path("silver/people"))
+    table.delete("id = 2")
+    table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    spark_engine.load("people_left", lake, "silver/people")
+    assert sorted(r[0] for r in spark_engine.rows("select id from people_left")) == [0, 1, 3]
+    data = b"".join(p.read_bytes() for p in Path(tmp_path, "silver/people").rglob("*.parquet"))
+    assert b"person-2@" not in data
+
+
+def test_an_overwrite_may_change_the_schema(spark_engine, tmp_path):
+    lake = Lakehouse(tmp_path)
+    spark_engine.create("t", "select 1 as a")
+    spark_engine.publish("t", lake, "gold/t", "run-1")
+    spark_engine.create("t", "select 'x' as b, cast(null as date) as c")
+    spark_engine.publish("t", lake, "gold/t", "run-2")
+    assert lake.read_table("gold/t").to_pylist() == [{"b": "x", "c": None}]
+
+
+def test_the_active_session_is_used_and_work_files_go_with_the_engine(spark_engine, tmp_path):
+    from pyspark.sql import SparkSession
+
+    engine = create_engine("spark", work_dir=tmp_path / "_spark")
+    assert engine.spark is SparkSession.getActiveSession() is spark_engine.spark
+    engine.read_arrow("secret", pa.table({"email": ["someone@example.com"]}))
+    assert any((tmp_path / "_spark").rglob("*.parquet"))
+    engine.close()
+    assert not any((tmp_path / "_spark").rglob("*.parquet"))
+
+
+def test_a_spark_sql_error_does_not_quote_values(spark_engine):
+    from scv.errors import ScvError
+
+    spark_engine.read_arrow("v", pa.table({"x": ["Jane Doe"]}))
+    with pytest.raises(ScvError) as err:
+        spark_engine.rows("select cast(x as int) from v")
+    assert "Jane" not in str(err.value) and "CAST_INVALID_INPUT" in str(err.value)
