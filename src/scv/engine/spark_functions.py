@@ -8,31 +8,36 @@ DuckDB. They are SQL functions (no Python, no jar), so they run on any cluster.
 
 from __future__ import annotations
 
-# Greedy Jaro matching over s: for each character, the first unmatched equal character of
-# t within the window. State: which characters of t are matched, s's matched characters.
-_MATCHING = """
+# Strings are decoded as Latin-1 so that one character stands for one byte of UTF-8, as in
+# DuckDB. Greedy Jaro matching over s: each character takes the first equal character
+# of t within the window that is not taken yet; taken characters of t are blanked out
+# with NUL in `tt`, so `locate` finds the next free one.
+_W = "greatest(greatest(length(s), length(t)) div 2 - 1, 0)"
+_MATCHING = f"""
 aggregate(
-  sequence(0, length(s) - 1),
-  named_struct('tm', array_repeat(false, length(t)), 'sc', cast(array() as array<binary>)),
+  sequence(1, length(s)),
+  named_struct('tt', t, 'sc', ''),
   (acc, i) -> aggregate(
-    array(try_element_at(filter(
-      sequence(greatest(0, i - {w}), greatest(greatest(0, i - {w}), least(length(t) - 1, i + {w}))),
-      k -> k <= least(length(t) - 1, i + {w}) and not acc.tm[k] and substr(t, k + 1, 1) = substr(s, i + 1, 1)
-    ), 1)),
+    array(locate(substr(s, i, 1), acc.tt, greatest(1, i - {_W}))),
     acc,
-    (a, j) -> case when j is null then a else named_struct(
-      'tm', transform(a.tm, (f, k) -> f or k = j),
-      'sc', concat(a.sc, array(substr(s, i + 1, 1)))) end))
-""".replace("{w}", "greatest(greatest(length(s), length(t)) div 2 - 1, 0)")
+    (a, k) -> case when k > 0 and k <= i + {_W} then named_struct(
+      'tt', concat(substr(a.tt, 1, k - 1), chr(0), substr(a.tt, k + 1)),
+      'sc', concat(a.sc, substr(s, i, 1))) else a end))
+"""
 
-_JARO_OF_STATE = """
-case when size(st.sc) = 0 then cast(0 as double) else (
-  size(st.sc) / length(s) + size(st.sc) / length(t)
-  + (size(st.sc) - size(filter(zip_with(
-      st.sc,
-      filter(transform(st.tm, (f, k) -> case when f then substr(t, k + 1, 1) end), c -> c is not null),
-      (x, y) -> x != y), d -> d)) div 2) / size(st.sc)
-) / 3 end
+# t's taken characters in order (tc), then half the positions where sc and tc differ.
+_TAKEN_IN_T = """
+aggregate(sequence(1, length(t)), '',
+  (tc, q) -> case when substr(st.tt, q, 1) = chr(0) then concat(tc, substr(t, q, 1)) else tc end)
+"""
+_JARO_OF_STATE = f"""
+case when length(st.sc) = 0 then cast(0 as double) else aggregate(array({_TAKEN_IN_T}), cast(0 as double),
+  (y, tc) -> (
+    length(st.sc) / length(s) + length(st.sc) / length(t)
+    + (length(st.sc) - aggregate(sequence(1, length(st.sc)), 0,
+        (n, p) -> n + case when substr(st.sc, p, 1) != substr(tc, p, 1) then 1 else 0 end) div 2)
+      / length(st.sc)
+  ) / 3) end
 """
 
 JARO = f"""
@@ -50,7 +55,6 @@ aggregate(array({JARO}), cast(0 as double), (z, j) ->
   case when j > 0.7 and least(length(s), length(t)) > 0 then j + ({_PREFIX}) * cast(0.1 as double) * (1 - j) else j end)
 """
 
-# DuckDB compares bytes of UTF-8, not characters: the bodies take binary arguments.
 FUNCTIONS = {"jaro_sim": JARO, "jaro_winkler": JARO_WINKLER}
 
 
@@ -59,10 +63,11 @@ def register(spark) -> None:
     for name, body in FUNCTIONS.items():
         spark.sql(f"drop temporary function if exists {name}")  # the jar's version
         spark.sql(
-            f"create or replace temporary function {name}_utf8(s binary, t binary) "
+            f"create or replace temporary function {name}_bytes(s string, t string) "
             f"returns double return {' '.join(body.split())}"
         )
         spark.sql(
             f"create temporary function {name}(s string, t string) returns double "
-            f"return {name}_utf8(encode(s, 'UTF-8'), encode(t, 'UTF-8'))"
+            f"return {name}_bytes(decode(encode(s, 'UTF-8'), 'ISO-8859-1'), "
+            f"decode(encode(t, 'UTF-8'), 'ISO-8859-1'))"
         )
