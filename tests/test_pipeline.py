@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from conftest import CRM_CSV, SHOP_CSV, TWO_SOURCES_YAML, write_project
+from conftest import CRM_CSV, ENGINES, SHOP_CSV, TWO_SOURCES_YAML, write_project
 from scv import Project, StageFailed, pipeline
 from scv.config import CANONICAL_FIELDS
 
@@ -181,7 +181,10 @@ def test_a_failed_run_leaves_gold_unchanged_and_is_recorded(two_sources, monkeyp
     assert "injected fault" not in runs[1]["error"]  # a library's message may quote data
 
 
-def test_sources_in_parquet_json_lines_delta_and_many_files(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sources_in_parquet_json_lines_delta_and_many_files(tmp_path, engine, request):
+    if engine == "spark":
+        request.getfixturevalue("spark_engine")  # the test session, started once
     rows = [{"id": "1", "first": "Ann", "last": "Brown", "mail": "ann@example.com"},
             {"id": "2", "first": "Bob", "last": "Green", "mail": "bob@example.com"}]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "a.parquet")
@@ -206,7 +209,7 @@ def test_sources_in_parquet_json_lines_delta_and_many_files(tmp_path):
             path: parts/*.csv
             {mapping}
         """.replace("\n    columns", "\n            columns"), {})
-    result = Project.load(config).run()
+    result = Project.load(config, engine=engine).run()
     assert result.per_source == {s: {"ingested": 2, "quarantined": 0, "silver": 2} for s in ("pq", "js", "dl", "parts")}
     assert result.customers == 2
 

@@ -12,6 +12,15 @@ REJECTS_SCHEMA = pa.schema(
     [("_file", pa.string()), ("_line", pa.int64()), ("_reason", pa.string()), ("_raw_line", pa.string())]
 )
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(file: str) -> str:
+    """The delimiter the header line uses most, of the common ones."""
+    with open(file, encoding="utf-8", errors="replace") as f:
+        header = f.readline()
+    return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
+
 
 class Dialect:
     """SQL spellings that differ between engines; everything else is shared SQL."""

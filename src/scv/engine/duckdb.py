@@ -9,18 +9,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine
+from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine, sniff_delimiter
 from scv.errors import ScvError
-
-DELIMITERS = (",", ";", "\t", "|")
-
-
-def sniff_delimiter(file: str) -> str:
-    """The delimiter the header line uses most, of the common ones."""
-    with open(file, encoding="utf-8", errors="replace") as f:
-        header = f.readline()
-    return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
-
 
 class DuckDBDialect(Dialect):
     def regex_replace_all(self, expr, pattern, replacement):

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from scv.engine import spark_functions
 from scv.engine.splink_sampling import use_engine_neutral_hash
-from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine
+from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine, sniff_delimiter
 from scv.errors import ScvError
 
 CORRUPT = "_corrupt_record"
@@ -188,8 +188,6 @@ class SparkEngine(Engine):
         """Text columns named by each file's header; malformed lines kept whole aside."""
         from pyspark.sql.types import StringType, StructField, StructType
 
-        from scv.engine.duckdb import sniff_delimiter
-
         frames = []
         by_header: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         for file in files:
@@ -340,16 +338,7 @@ def _arrow_schema(schema) -> pa.Schema:
     """The Arrow schema of the Parquet Spark wrote, every column nullable."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    arrow = to_arrow_schema(schema, timestamp_utc=False) if _accepts_utc_flag() else to_arrow_schema(schema)
-    return pa.schema([f.with_nullable(True) for f in arrow])
-
-
-def _accepts_utc_flag() -> bool:
-    import inspect
-
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    return "timestamp_utc" in inspect.signature(to_arrow_schema).parameters
+    return pa.schema([f.with_nullable(True) for f in to_arrow_schema(schema, timezone="UTC")])
 
 
 @contextlib.contextmanager
