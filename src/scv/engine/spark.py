@@ -120,7 +120,7 @@ class SparkEngine(Engine):
 
     # -- engine tables --------------------------------------------------------------
     def create(self, name, sql):
-        with _spark_errors():
+        with _spark_errors("could not run a stage query"):
             self._materialise(name, self.spark.sql(sql))
 
     def _materialise(self, name: str, df) -> None:
@@ -134,7 +134,7 @@ class SparkEngine(Engine):
             self._remove(f"{self.work_dir}/tables/{name}/v{version - 1}")
 
     def rows(self, sql):
-        with _spark_errors():
+        with _spark_errors("could not run a stage query"):
             return [tuple(r) for r in self.spark.sql(sql).collect()]
 
     def columns(self, name):
@@ -161,28 +161,20 @@ class SparkEngine(Engine):
 
     # -- sources ----------------------------------------------------------------------
     def read_files(self, name, files, fmt, *, delimiter=None):
-        from pyspark.errors import PySparkException
-
-        try:
+        with _spark_errors("could not read the files"):
+            if fmt in ("csv", "json"):
+                df = (self._read_csv(files, delimiter) if fmt == "csv" else self.spark.read.json(
+                    [spark_path(f) for f in files], mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT))
+                self._split_rejects(name, df.withColumn("_file", df["_metadata.file_path"]), fmt)
+                return
             if fmt == "delta":
-                self._materialise(name, self._read_delta(files[0]))
-                self.read_arrow(f"{name}{REJECTS_SUFFIX}", REJECTS_SCHEMA.empty_table())
-                return
-            if fmt == "parquet":
-                self._materialise(name, self.spark.read.option("mergeSchema", "true").parquet(
-                    *[spark_path(f) for f in files]))
-                self.read_arrow(f"{name}{REJECTS_SUFFIX}", REJECTS_SCHEMA.empty_table())
-                return
-            if fmt == "csv":
-                df = self._read_csv(files, delimiter)
-            elif fmt == "json":
-                df = self.spark.read.json([spark_path(f) for f in files], mode="PERMISSIVE",
-                                          columnNameOfCorruptRecord=CORRUPT)
+                df = self._read_delta(files[0])
+            elif fmt == "parquet":
+                df = self.spark.read.option("mergeSchema", "true").parquet(*[spark_path(f) for f in files])
             else:
                 raise ValueError(f"read_files does not read {fmt}")
-            self._split_rejects(name, df.withColumn("_file", df["_metadata.file_path"]), fmt)
-        except PySparkException as err:
-            raise ScvError(_spark_error(err)) from err
+            self._materialise(name, df)
+            self.read_arrow(f"{name}{REJECTS_SUFFIX}", REJECTS_SCHEMA.empty_table())
 
     def _read_csv(self, files: list[str], delimiter: str | None):
         """Text columns named by each file's header; malformed lines kept whole aside."""
@@ -221,20 +213,20 @@ class SparkEngine(Engine):
         self.drop(f"{name}__read")
 
     # -- lakehouse --------------------------------------------------------------------
-    def _read_delta(self, path: str):
+    def _read_delta(self, path: str, storage_options: dict[str, str] | None = None):
         if self.native_delta:
             return self.spark.read.format("delta").load(spark_path(path))
         from deltalake import DeltaTable
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        table = DeltaTable(path)
+        table = DeltaTable(path, storage_options=storage_options)
         files = table.file_uris()
         if not files:
             return self.spark.createDataFrame([], from_arrow_schema(table.schema().to_arrow()))
         return self.spark.read.parquet(*[spark_path(f) for f in files])
 
     def load(self, name, lakehouse, table):
-        self._materialise(name, self._read_delta(lakehouse.path(table)))
+        self._materialise(name, self._read_delta(lakehouse.path(table), lakehouse.storage_options))
 
     def publish(self, name, lakehouse, table, run_id, mode="overwrite"):
         df = self.spark.table(self.dialect.quote(name))
@@ -253,9 +245,7 @@ class SparkEngine(Engine):
 
     def _list_parquet(self, folder: str) -> list[tuple[str, int, int]]:
         """(name, size, modification ms) of the data files Spark wrote, on any file system."""
-        jvm = self.spark._jvm
-        path = jvm.org.apache.hadoop.fs.Path(spark_path(folder))
-        fs = path.getFileSystem(self._jsc.hadoopConfiguration())
+        fs, path = self._hadoop(folder)
         return [
             (s.getPath().getName(), s.getLen(), s.getModificationTime())
             for s in fs.listStatus(path) if s.getPath().getName().endswith(".parquet")
@@ -275,8 +265,13 @@ class SparkEngine(Engine):
         if "://" not in folder:
             shutil.rmtree(folder, ignore_errors=True)
         elif self._jsc is not None:
-            path = self.spark._jvm.org.apache.hadoop.fs.Path(spark_path(folder))
-            path.getFileSystem(self._jsc.hadoopConfiguration()).delete(path, True)
+            fs, path = self._hadoop(folder)
+            fs.delete(path, True)
+
+    def _hadoop(self, folder: str):
+        """Hadoop's file system and path for a location: the one API every Spark storage has."""
+        path = self.spark._jvm.org.apache.hadoop.fs.Path(spark_path(folder))
+        return path.getFileSystem(self._jsc.hadoopConfiguration()), path
 
     def close(self):
         """The work folder holds copies of personal data: it goes with the engine."""
@@ -342,13 +337,13 @@ def _arrow_schema(schema) -> pa.Schema:
 
 
 @contextlib.contextmanager
-def _spark_errors():
+def _spark_errors(what: str):
     from pyspark.errors import PySparkException
 
     try:
         yield
     except PySparkException as err:
-        raise ScvError(f"Spark could not run a stage query: {_spark_error(err)}") from err
+        raise ScvError(f"Spark {what}: {_spark_error(err)}") from err
 
 
 def _spark_error(err: BaseException) -> str:
