@@ -172,3 +172,18 @@ def test_a_spark_sql_error_does_not_quote_values(spark_engine):
     with pytest.raises(ScvError) as err:
         spark_engine.rows("select cast(x as int) from v")
     assert "Jane" not in str(err.value) and "CAST_INVALID_INPUT" in str(err.value)
+
+
+def test_jaro_winkler_on_spark_is_duckdbs_to_the_last_bit(spark_engine):
+    """Splink's comparison levels cut at similarity thresholds: a last-bit difference moves a pair."""
+    names = ["martha", "marhta", "dwayne", "duane", "dixon", "dicksonx", "zoë", "zoe", "müller",
+             "mueller", "straße", "strasse", "", "o'neil", "oneill", "jean-luc", "jeanluc", None]
+    pairs = pa.table({"s": [a for a in names for _ in names], "t": [b for _ in names for b in names]})
+    spark_engine.read_arrow("name_pairs", pairs)
+    query = "select s, t, jaro_winkler(s, t), jaro_sim(s, t) from name_pairs"
+    spark_engine.splink_api()  # registers scv's functions in place of the jar's
+    on_spark = sorted(spark_engine.rows(query), key=repr)
+    name_pairs = pairs  # noqa: F841 - DuckDB reads the Arrow table by its Python name
+    on_duckdb = sorted(duckdb.sql(query.replace("jaro_winkler(", "jaro_winkler_similarity(")
+                                  .replace("jaro_sim(", "jaro_similarity(")).fetchall(), key=repr)
+    assert on_spark == on_duckdb

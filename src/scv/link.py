@@ -189,13 +189,11 @@ def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
     if not settings._probability_two_random_records_match:
         settings._probability_two_random_records_match = FALLBACK_DUPLICATE_SHARE / max(total, 2)
         run.warn("deterministic rules found no pair: assuming few duplicates for the prior")
-    max_pairs = run.config.linkage.max_pairs_for_u
-    every_pair = total * (total - 1) / 2 <= max_pairs
-    # When every pair fits in the budget, count them all: u is then exact, and the same
-    # on every engine (chunks are drawn by an engine-specific hash of the record key).
-    chunking = {"min_count_per_level": None, "num_chunks": 1} if every_pair else {}
+    # One chunk, no early stop: u is counted over the whole sample. Splink's probe and
+    # chunks save little on DuckDB but cost Spark a round of jobs per chunk and comparison.
     _attempt(run, "u from random pairs", lambda: training.estimate_u_using_random_sampling(
-        max_pairs=max_pairs, seed=seed, **chunking))
+        max_pairs=run.config.linkage.max_pairs_for_u, seed=seed,
+        min_count_per_level=None, num_chunks=1))
     for rule in em_rules(fields):
         _attempt(run, f"EM blocked on {', '.join(rule)}", lambda rule=rule: (
             training.estimate_parameters_using_expectation_maximisation(block_on(*rule))))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import tempfile
 
 # PySpark logs every SQL error with its message, and Spark's messages can quote row values.
 QUIET_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
@@ -32,9 +34,13 @@ def spark_session(master: str, driver_memory: str, shuffle_partitions: int, conf
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.ui.showConsoleProgress", "false")
+        # scv makes no catalog tables; without this Spark leaves spark-warehouse/ in the cwd.
+        .config("spark.sql.warehouse.dir", os.path.join(tempfile.gettempdir(), "scv-spark-warehouse"))
     )
     for key, value in conf.items():
         builder = builder.config(key, str(value))
+    # Python workers (scv's similarity functions) need this interpreter, which has scv.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = builder.getOrCreate()
     # Executors log failed tasks with the error message, which may quote a value.
     session.sparkContext.setLogLevel("FATAL")
