@@ -35,6 +35,19 @@ def spark_engine(tmp_path_factory):
     engine.close()
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request):
+    """Each engine in turn, for tests that check a rule on both: the same input, the same result."""
+    if request.param == "spark":
+        yield request.getfixturevalue("spark_engine")
+        return
+    from scv.engine import create_engine
+
+    e = create_engine("duckdb")
+    yield e
+    e.close()
+
+
 def write_project(folder: Path, yaml_text: str, files: dict[str, str]) -> Path:
     for name, content in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)

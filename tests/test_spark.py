@@ -73,6 +73,12 @@ def test_silver_and_gold_are_the_same_on_both_engines(two_sources_on_both, table
     assert rows(spark, table) == rows(duck, table)
 
 
+def test_validation_results_are_the_same_on_both_engines(two_sources_on_both):
+    duck, spark = two_sources_on_both
+    assert rows(spark, "audit/validation_results", drop={"run_id"}) == rows(
+        duck, "audit/validation_results", drop={"run_id"})
+
+
 @pytest.fixture(scope="module")
 def fake_1000_on_both(tmp_path_factory, spark_engine):
     data = SHARED_DATA / "fake_1000.csv"

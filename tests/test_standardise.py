@@ -10,20 +10,8 @@ import pytest
 from scv import standardise as std
 from scv.config import Standardise
 from scv.engine import create_engine
-from tests.conftest import ENGINES
 
 FORMATS = Standardise().date_formats
-
-
-@pytest.fixture(scope="module", params=ENGINES)
-def engine(request):
-    """Every rule is checked on every engine: the same table of values, the same results."""
-    if request.param == "spark":
-        yield request.getfixturevalue("spark_engine")
-        return
-    e = create_engine("duckdb")
-    yield e
-    e.close()
 
 
 def apply(engine, rule, value):

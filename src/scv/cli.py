@@ -94,6 +94,7 @@ def _print_run(result) -> None:
     )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+    console.print(f"data quality report: {result.lakehouse}/reports/{result.run_id}/quality.html")
 
 
 def _print_scores(scores) -> None:
@@ -198,6 +199,88 @@ def evaluate(
         console.print_json(json.dumps(scores.as_dict()))
     else:
         _print_scores(scores)
+
+
+@app.command()
+@_friendly
+def validate(config: ConfigOption = Path("scv.yaml"), engine: EngineOption = None, debug: DebugOption = False):
+    """Ingest, profile and validate only: check the sources without touching silver or gold."""
+    from scv.project import Project
+
+    result = Project.load(config, engine=engine and engine.value).validate()
+    table = Table(title=f"validation {result.run_id}: {result.status} in {result.seconds:.1f} s")
+    for col in ("source", "ingested", "quarantined", "passed"):
+        table.add_column(col, justify="left" if col == "source" else "right")
+    for source, c in result.per_source.items():
+        passed = c.get("ingested", 0) - c.get("quarantined", 0)
+        table.add_row(source, f"{c.get('ingested', 0):,}", f"{c.get('quarantined', 0):,}", f"{passed:,}")
+    console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    console.print(f"data quality report: {result.lakehouse}/reports/{result.run_id}/quality.html")
+
+
+quarantine_app = typer.Typer(help="Inspect quarantined rows and release them.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+@_friendly
+def quarantine_list(config: ConfigOption = Path("scv.yaml"), debug: DebugOption = False):
+    """Rows held back by the last run, by source and reason."""
+    from scv import quarantine
+    from scv.project import Project
+
+    project = Project.load(config)
+    table = Table(title="quarantine")
+    for col in ("source", "reason", "rows"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    found = quarantine.summary(project.lakehouse, project.config)
+    for source, reason, n in found:
+        table.add_row(source, reason, f"{n:,}")
+    console.print(table if found else "quarantine is empty")
+
+
+@quarantine_app.command("show")
+@_friendly
+def quarantine_show(
+    source: Annotated[str, typer.Argument(help="Source name.")],
+    config: ConfigOption = Path("scv.yaml"),
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Show personal data as it is.")] = False,
+    debug: DebugOption = False,
+):
+    """Quarantined rows of one source; personal columns appear as their shape unless --reveal."""
+    from scv import quarantine
+    from scv.project import Project
+
+    project = Project.load(config)
+    rows = quarantine.show(project.lakehouse, project.config, source, limit, reveal)
+    shown = [c for c in rows.column_names if c not in ("_source", "_batch_id", "_ingested_at", "_row_hash")]
+    table = Table(title=f"quarantine/{source} (first {rows.num_rows})")
+    for col in shown:
+        table.add_column(col)
+    for row in rows.select(shown).to_pylist():
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+@quarantine_app.command("release")
+@_friendly
+def quarantine_release(
+    source: Annotated[str, typer.Argument(help="Source name.")],
+    record_id: Annotated[list[str] | None, typer.Option("--id", help="Record id to release (repeatable).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Release every row that failed a check.")] = False,
+    config: ConfigOption = Path("scv.yaml"),
+    debug: DebugOption = False,
+):
+    """Let quarantined rows into the next run as they are (recorded by row hash)."""
+    from scv import quarantine
+    from scv.project import Project
+
+    project = Project.load(config)
+    n = quarantine.release(project.lakehouse, project.config, source, record_id, every)
+    console.print(f"released {n:,} row(s) of {source}; they enter silver on the next run")
 
 
 @app.command()

@@ -57,6 +57,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SEVERITIES = ("error", "warn", "quarantine")
+DEFAULT_CHECKS = (
+    "record_id_present", "record_id_unique", "email_well_formed", "date_of_birth_valid",
+    "phone_parseable", "names_not_punctuation",
+)
+
+
+class Validation(_Strict):
+    """Expectations for one source, in Great Expectations' vocabulary."""
+
+    suite: str | None = Field(None, description="A GX expectation suite file (JSON), relative to scv.yaml.")
+    expectations: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Inline expectations: {type, kwargs, severity: error|warn|quarantine}.",
+    )
+    defaults: dict[str, bool | str] = Field(
+        default_factory=dict,
+        description=f"Built-in checks to switch off (false) or re-grade: {', '.join(DEFAULT_CHECKS)}.",
+    )
+
+    @field_validator("defaults")
+    @classmethod
+    def _known_defaults(cls, defaults: dict[str, bool | str]) -> dict[str, bool | str]:
+        for name, setting in defaults.items():
+            if name not in DEFAULT_CHECKS:
+                raise ValueError(
+                    f"'{name}' is not a built-in check{did_you_mean(name, DEFAULT_CHECKS)}; "
+                    f"use one of: {', '.join(DEFAULT_CHECKS)}"
+                )
+            if setting not in (True, False, "off", *SEVERITIES):
+                raise ValueError(f"'{name}': use true, false or a severity ({', '.join(SEVERITIES)})")
+        return defaults
+
+
 class Source(_Strict):
     """One system that holds customer records."""
 
@@ -73,6 +107,7 @@ class Source(_Strict):
         default_factory=list, description="Other columns carried through to silver and gold."
     )
     delimiter: str | None = Field(None, description="CSV delimiter; sniffed when absent.")
+    validation: Validation = Field(default_factory=Validation)
 
     @field_validator("columns")
     @classmethod

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS
 from scv.standardise import SILVER_KEYS
+from scv.validate import check_outputs
 
 if TYPE_CHECKING:
     from scv.pipeline import Run
@@ -67,6 +68,8 @@ def golden(run: Run) -> None:
 
 
 def publish_gold(run: Run) -> None:
-    """Gold is written last, so a run that fails earlier leaves it as it was."""
+    """Gold is written last, and only when it passes its own checks, so a run that fails
+    earlier leaves it as it was."""
+    check_outputs(run)
     run.engine.publish("customers", run.lakehouse, "gold/customers", run.run_id)
     run.engine.publish("customer_xref", run.lakehouse, "gold/customer_xref", run.run_id)

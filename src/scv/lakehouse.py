@@ -86,11 +86,20 @@ class Lakehouse:
 
     def save_model(self, run_id: str, model: dict) -> str:
         """The trained Splink model (settings, m and u; no record values) as models/<run>.json."""
-        path = self.path(f"models/{run_id}.json")
+        return self.write_file(f"models/{run_id}.json", json.dumps(model, indent=1).encode("utf-8"),
+                               "application/json")
+
+    def write_file(self, name: str, data: bytes, content_type: str | None = None) -> str:
+        """A file that is not a table (a model, a report) under the root, local or object store.
+
+        The content type lets a browser show a report straight from the bucket.
+        """
+        path = self.path(name)
         fs, where = self._filesystem(path)
         fs.create_dir(where.rsplit("/", 1)[0], recursive=True)
-        with fs.open_output_stream(where) as out:
-            out.write(json.dumps(model, indent=1).encode("utf-8"))
+        metadata = {"Content-Type": content_type} if content_type else None
+        with fs.open_output_stream(where, metadata=metadata) as out:
+            out.write(data)
         return path
 
     def read(self, table: str) -> ds.Dataset:

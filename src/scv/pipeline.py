@@ -25,6 +25,8 @@ from scv.golden import golden, publish_gold
 from scv.ingest import ingest
 from scv.lakehouse import Lakehouse
 from scv.link import link
+from scv.profile import profile
+from scv.report import write_report
 from scv.standardise import standardise
 from scv.validate import validate
 
@@ -32,12 +34,14 @@ log = logging.getLogger(__name__)
 
 STAGES: list[tuple[str, Callable]] = [
     ("ingest", ingest),
+    ("profile", profile),
     ("validate", validate),
     ("standardise", standardise),
     ("link", link),
     ("golden", golden),
     ("publish", publish_gold),
 ]
+CHECK_STAGES = STAGES[:3]  # `scv validate`
 Progress = Callable[[str, str], None]  # (stage, "start" | "done")
 
 
@@ -92,12 +96,13 @@ class RunResult:
     warnings: list[str]
 
 
-def execute(run: Run, progress: Progress | None = None) -> RunResult:
-    """Run every stage; on failure record the run as failed and raise StageFailed."""
+def execute(run: Run, progress: Progress | None = None, stages=None) -> RunResult:
+    """Run the stages; on failure record the run as failed and raise StageFailed.
+    Either way the run's quality report is written."""
     clock = time.perf_counter()
     stage = ""
     try:
-        for stage, step in STAGES:
+        for stage, step in stages or STAGES:
             if progress:
                 progress(stage, "start")
             t = time.perf_counter()
@@ -109,10 +114,21 @@ def execute(run: Run, progress: Progress | None = None) -> RunResult:
                 progress(stage, "done")
     except Exception as err:
         _record(run, "failed", time.perf_counter() - clock, stage, err)
+        _report(run)
         if isinstance(err, ScvError) and err.exit_code == 2:
             raise
         raise StageFailed(stage, run.run_id, _safe_cause(err)) from err
-    return _record(run, "succeeded", time.perf_counter() - clock)
+    result = _record(run, "succeeded", time.perf_counter() - clock)
+    _report(run)
+    return result
+
+
+def _report(run: Run) -> None:
+    """The quality report is a view of the audit tables; failing to draw it fails no run."""
+    try:
+        write_report(run.lakehouse, run.run_id)
+    except Exception as err:  # noqa: BLE001 - the run's outcome is already recorded
+        log.warning("quality report not written (%s)", type(err).__name__)
 
 
 def _check_ledger(run: Run) -> None:

@@ -16,7 +16,7 @@ from scv.engine import Engine, create_engine
 from scv.errors import ConfigError, ScvError
 from scv.evaluate import Scores, score
 from scv.lakehouse import Lakehouse, TableInfo, is_uri
-from scv.pipeline import Progress, Run, RunResult, execute
+from scv.pipeline import CHECK_STAGES, Progress, Run, RunResult, execute
 
 TRUTH_COLUMNS = ("source", "source_record_id", "person_id")
 
@@ -59,9 +59,16 @@ class Project:
 
     def run(self, progress: Progress | None = None) -> RunResult:
         """Ingest, validate, standardise, link and publish golden records."""
+        return self._execute(None, progress)
+
+    def validate(self, progress: Progress | None = None) -> RunResult:
+        """Ingest, profile and validate only; silver and gold are left as they are."""
+        return self._execute(CHECK_STAGES, progress)
+
+    def _execute(self, stages, progress: Progress | None) -> RunResult:
         engine = self.engine()
         try:
-            return execute(Run(self.config, self.base_dir, self.lakehouse, engine), progress)
+            return execute(Run(self.config, self.base_dir, self.lakehouse, engine), progress, stages)
         finally:
             engine.close()
 

@@ -52,6 +52,10 @@ class Dialect:
     def parse_timestamp(self, expr: str, formats: Sequence[str]) -> str:
         raise NotImplementedError
 
+    def epoch_days(self, expr: str) -> str:
+        """Days since 1970-01-01 of a date or timestamp, as a double: dates on a number line."""
+        raise NotImplementedError
+
     def unicode_normalise(self, expr: str) -> str:
         """Canonical composition and accents stripped, so 'Zoë' and 'Zoe' compare equal."""
         raise NotImplementedError

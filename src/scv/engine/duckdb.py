@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -23,6 +22,9 @@ class DuckDBDialect(Dialect):
         fmts = ", ".join(self.literal(f) for f in formats)
         iso = f"case when {self.regex_matches(expr, self.ISO_TIMESTAMP)} then try_cast({expr} as timestamp) end"
         return f"coalesce({iso}, try_strptime({expr}, [{fmts}]))"
+
+    def epoch_days(self, expr):
+        return f"(cast(epoch_us(cast({expr} as timestamp)) as double) / 86400000000)"
 
     def unicode_normalise(self, expr):
         return f"strip_accents(nfc_normalize({expr}))"

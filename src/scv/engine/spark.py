@@ -9,12 +9,10 @@ otherwise Spark writes the Parquet files in parallel and delta-rs makes the comm
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import unicodedata
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -92,6 +90,11 @@ class SparkDialect(Dialect):
         tries = [f"try_to_timestamp({expr}, {self.literal(java_datetime_pattern(f))})" for f in formats]
         iso = f"case when {self.regex_matches(expr, self.ISO_TIMESTAMP)} then try_cast({expr} as timestamp) end"
         return f"cast(coalesce({iso}, {', '.join(tries)}) as timestamp_ntz)"
+
+    def epoch_days(self, expr):
+        """Through timestamp_ntz, so a date is midnight whatever the session's time zone."""
+        since = f"timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', cast({expr} as timestamp_ntz))"
+        return f"(cast({since} as double) / 86400000000)"
 
     def unicode_normalise(self, expr):
         without_marks = self.regex_replace_all(expr, r"\p{M}", "")

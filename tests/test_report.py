@@ -1,0 +1,261 @@
+"""The quality report: built from the audit tables, read in a real browser, offline and safe.
+
+Browser tests drive Debian's chromium through Playwright. Locally they are skipped when
+either is missing; in CI (CI=true) they fail instead, since .ci/run installs both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from importlib.util import find_spec
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from scv.lakehouse import Lakehouse
+from scv.quality_tables import PROFILE_SCHEMA, VALIDATION_SCHEMA
+from scv.report import write_report
+
+RUN = "20250301T090000Z-abc123"
+MISSING = [what for what, found in (
+    ("playwright (pip install playwright)", find_spec("playwright")),
+    ("chromium (apt-get install chromium)", shutil.which("chromium")),
+) if not found]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+needs_browser = pytest.mark.skipif(
+    bool(MISSING) and not IN_CI, reason=f"browser test needs {' and '.join(MISSING)}")
+XSS = '<script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2">'
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if MISSING:
+        pytest.fail(f"CI=true but {' and '.join(MISSING)} not installed: .ci/run installs both")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=shutil.which("chromium"))
+        yield chromium
+        chromium.close()
+
+
+def open_report(browser, path: str):
+    """The page, and every request it made and every one that failed or erred."""
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    seen: dict[str, list] = {"requests": [], "failed": [], "errors": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("requestfailed", lambda r: seen["failed"].append(r.url))
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.goto(Path(path).as_uri())
+    return page, seen
+
+
+def write_run(lakehouse: Lakehouse, per_source: dict, profiles: list[dict] | None = None,
+              checks: list[dict] | None = None, warnings=(), status="succeeded") -> None:
+    """The audit rows of one run, as the pipeline's stages would leave them."""
+    at = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+    total = lambda what: sum(c.get(what, 0) for c in per_source.values())  # noqa: E731
+    run = {
+        "run_id": RUN, "started_at": at, "finished_at": at.replace(minute=2), "status": status,
+        "failed_stage": None if status == "succeeded" else "link",
+        "error": None if status == "succeeded" else "ScvError: no pairs", "engine": "duckdb",
+        "config_hash": "f00d", "records_ingested": total("ingested"),
+        "records_quarantined": total("quarantined"), "records_silver": total("silver"),
+        "pairs_scored": 5120, "customers": 1874, "seconds": 121.4,
+        "per_source": json.dumps(per_source), "warnings": json.dumps(list(warnings)),
+        "stage_seconds": json.dumps({"ingest": 3.2, "validate": 1.1, "profile": 2.4,
+                                     "standardise": 0.9, "link": 98.0, "golden": 4.1}),
+    }
+    lakehouse.write("audit/runs", pa.Table.from_pylist([run]), RUN, mode="append")
+    if profiles is not None:
+        lakehouse.write("audit/profiles", pa.Table.from_pylist(profiles, PROFILE_SCHEMA), RUN)
+    if checks is not None:
+        lakehouse.write("audit/validation_results",
+                        pa.Table.from_pylist(checks, VALIDATION_SCHEMA), RUN)
+
+
+def profile(source, column, rows=1000, non_null=None, personal=False, field=None,
+            data_type="string", top=(), patterns=(), histogram=(), **stats) -> dict:
+    non_null = rows if non_null is None else non_null
+    distinct = stats.pop("distinct", non_null)
+    return {
+        "run_id": RUN, "source": source, "column": column, "data_type": data_type,
+        "personal": personal, "canonical_field": field, "row_count": rows, "non_null": non_null,
+        "completeness": non_null / rows, "distinct_count": distinct,
+        "uniqueness": distinct / max(non_null, 1),
+        "top_values": json.dumps([{"value": None if personal else v, "count": n,
+                                   "share": n / non_null} for v, n in top]),
+        "patterns": json.dumps([{"pattern": p, "count": n, "share": n / rows}
+                                for p, n in patterns]),
+        "histogram": json.dumps([{"low": lo, "high": hi, "count": n} for lo, hi, n in histogram]),
+        **{k: stats.get(k) for k in ("min", "max", "mean", "median", "stddev",
+                                     "min_length", "max_length", "mean_length")},
+    }
+
+
+def check(source, expectation, column=None, unexpected=0, of=1000, severity="error",
+          sample=(), observed=None, **kwargs) -> dict:
+    return {
+        "run_id": RUN, "source": source, "suite": f"{source}.default", "expectation": expectation,
+        "column": column, "kwargs": json.dumps({"column": column, **kwargs}),
+        "severity": severity, "origin": "output" if source.startswith("gold") else "default",
+        "success": unexpected == 0, "observed_value": observed, "element_count": of,
+        "unexpected_count": unexpected, "unexpected_percent": 100 * unexpected / of,
+        "unexpected_sample": json.dumps(list(sample)),
+    }
+
+
+def lengths(*counts, start=2):
+    return [(start + i, start + i + 1, n) for i, n in enumerate(counts)]
+
+
+def realistic_run(lakehouse: Lakehouse) -> None:
+    """A CRM, a web shop and newsletter sign-ups, as a demo run would profile them."""
+    days = [(d, d + 2190, n) for d, n in zip(range(-7305, 19700, 2190),
+                                             (12, 40, 95, 160, 190, 170, 150, 101, 50, 20, 8, 3))]
+    crm = [
+        profile("crm", "contactid", top=[("c1042", 2), ("c0007", 1)], patterns=[("a9999", 1000)],
+                histogram=lengths(1000, start=5), distinct=996, min_length=5, max_length=5,
+                mean_length=5.0),
+        profile("crm", "firstname", non_null=991, personal=True, field="first_name",
+                top=[("x", 31), ("x", 28), ("x", 22)], patterns=[("Aa+", 902), ("AA+", 61),
+                ("Aa+-Aa+", 20), ("a+", 8)], histogram=lengths(40, 180, 320, 260, 130, 61),
+                distinct=412, min_length=2, max_length=11, mean_length=5.6),
+        profile("crm", "emailaddress1", non_null=938, personal=True, field="email",
+                top=[("x", 3)], patterns=[("a+.a+@a+.a+", 610), ("a+9+@a+.a+", 240),
+                ("A+@a+.a+", 76), ("a+ a+@a+", 12)], distinct=921,
+                histogram=lengths(20, 110, 290, 330, 150, 38, start=12),
+                min_length=12, max_length=34, mean_length=21.3),
+        profile("crm", "birthdate", non_null=972, personal=True, field="date_of_birth",
+                top=[("x", 4)], patterns=[("9999-99-99", 972)], histogram=lengths(972, start=10),
+                distinct=955, min_length=10, max_length=10, mean_length=10.0),
+        profile("crm", "joined", non_null=999, data_type="date", top=[("2019-03-02", 3)],
+                histogram=days, distinct=870, min="1950-01-01", max="2023-12-30",
+                median="1990-07-01", mean="1989-11-20", stddev=5120.4),
+        profile("crm", "address1_city", non_null=880, field="city",
+                top=[("London", 143), ("Manchester", 71), ("Leeds", 52), ("Bristol", 40),
+                     ("Glasgow", 33), ("Cardiff", 21)], patterns=[("Aa+", 790), ("Aa+ Aa+", 90)],
+                histogram=lengths(30, 200, 350, 240, 60), distinct=118, min_length=4,
+                max_length=18, mean_length=7.9),
+        profile("crm", "modifiedon", data_type="timestamp", top=[("2024-06-01", 12)],
+                histogram=[(19700 + 30 * i, 19730 + 30 * i, n) for i, n in
+                           enumerate((20, 45, 80, 130, 210, 300, 215))],
+                min="2023-12-08", max="2025-02-27", median="2024-10-02", mean="2024-09-14",
+                stddev=88.4, distinct=402),
+        profile("crm", "donotemail", data_type="boolean", top=[("false", 812), ("true", 188)],
+                distinct=2),
+        profile("crm", "loyalty_points", non_null=655, data_type="int64",
+                top=[("0", 201), ("100", 44), ("250", 30)], min="0", max="48210", mean="1830.5",
+                median="640", stddev=3120.7, distinct=377,
+                histogram=[(0, 5000, 520), (5000, 10000, 80), (10000, 20000, 40),
+                           (20000, 50000, 15)]),
+    ]
+    shop = [
+        profile("shop", "customer_id", rows=812, top=[("101", 1)], histogram=lengths(812, start=3),
+                min_length=3, max_length=3, mean_length=3.0),
+        profile("shop", "email", rows=812, personal=True, field="email", top=[("x", 2)],
+                patterns=[("a+.a+@a+.a+", 501), ("A+.A+@A+.A+", 230), ("a+@a+.a+", 81)],
+                distinct=799, min_length=10, max_length=30, mean_length=19.0),
+        profile("shop", "post_code", rows=812, non_null=700, personal=True, field="postcode",
+                patterns=[("A9 9A+", 260), ("A+9 9A+", 240), ("a+9a+", 200)], distinct=690),
+    ]
+    newsletter = [
+        profile("newsletter", "email", rows=475, personal=True, field="email",
+                patterns=[("a+@a+.a+", 475)], distinct=470),
+        profile("newsletter", "signup_source", rows=475, top=[("footer", 300), ("checkout", 120),
+                ("popup", 55)], distinct=3),
+    ]
+    checks = [
+        check("crm", "expect_column_values_to_not_be_null", "contactid"),
+        check("crm", "expect_column_values_to_be_unique", "contactid", unexpected=4,
+              observed="4 duplicate ids", sample=["c1042", "c1042", "c0311", "c0311"]),
+        check("crm", "expect_column_values_to_match_regex", "emailaddress1", unexpected=12, of=938,
+              severity="warn", regex=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", sample=["***"] * 5),
+        check("crm", "expect_column_values_to_be_between", "birthdate", of=972,
+              min_value="1900-01-01", max_value="2025-03-01"),
+        check("crm", "expect_column_values_to_be_in_set", "donotemail",
+              value_set=["true", "false"]),
+        check("shop", "expect_column_values_to_not_be_null", "customer_id", of=812),
+        check("shop", "expect_column_values_to_not_be_null", "post_code", of=812, unexpected=112,
+              severity="warn", mostly=0.9, observed="86.2% not null"),
+        check("newsletter", "expect_column_values_to_not_be_null", "email", of=475),
+        check("gold/customers", "expect_column_values_to_be_unique", "customer_id", of=1874),
+        check("gold/customers", "expect_table_row_count_to_equal", of=1874, observed="1874",
+              value=1874),
+        check("gold/customer_xref", "expect_column_values_to_not_be_null", "customer_id",
+              of=2287),
+    ]
+    write_run(lakehouse, {
+        "crm": {"ingested": 1004, "quarantined": 4, "silver": 1000},
+        "shop": {"ingested": 815, "quarantined": 3, "silver": 812},
+        "newsletter": {"ingested": 480, "quarantined": 0, "silver": 475, "suppressed": 5},
+    }, crm + shop + newsletter, checks,
+        warnings=["source shop: 112 rows without a postcode (13.8%)",
+                  "linkage: 3 clusters larger than 20 records"])
+
+
+def test_written_for_the_run_and_as_latest(tmp_path):
+    lakehouse = Lakehouse(tmp_path / "lakehouse")
+    realistic_run(lakehouse)
+    path = write_report(lakehouse, RUN)
+    assert path == str(tmp_path / "lakehouse" / "reports" / RUN / "quality.html")
+    latest = tmp_path / "lakehouse" / "reports" / "latest" / "quality.html"
+    assert latest.read_bytes() == Path(path).read_bytes()
+
+
+def test_says_what_is_missing_and_flags_a_ledger_that_does_not_add_up(tmp_path):
+    lakehouse = Lakehouse(tmp_path / "lakehouse")
+    write_run(lakehouse, {"crm": {"ingested": 10, "quarantined": 1, "silver": 7,
+                                  "suppressed": 1}}, status="failed")
+    html = Path(write_report(lakehouse, RUN)).read_text()
+    assert "audit/profiles is not in this lakehouse" in html
+    assert "audit/validation_results is not in this lakehouse" in html
+    assert "does not add up: +1 rows unaccounted" in html
+    assert "Stage <b>link</b> failed" in html
+
+
+@pytest.mark.browser
+@needs_browser
+def test_report_reads_well_offline_in_a_browser(tmp_path, browser):
+    lakehouse = Lakehouse(tmp_path / "lakehouse")
+    realistic_run(lakehouse)
+    page, seen = open_report(browser, write_report(lakehouse, RUN))
+    text = page.inner_text("body")
+
+    assert seen["failed"] == [] and seen["errors"] == []
+    assert [u for u in seen["requests"] if not u.startswith("file:")] == []
+    for source in ("crm", "shop", "newsletter", "Output checks (gold)", "gold/customers"):
+        assert page.get_by_role("heading", name=source).count() >= 1
+    unique = page.locator("tr", has_text="expect_column_values_to_be_unique").first
+    assert "FAIL" in unique.inner_text() and "4 / 1,000" in unique.inner_text()
+    assert "read 480 = passed 475 + quarantined 0 + suppressed 5" in text
+    assert "1 error, 2 warn" in text
+    assert page.locator("svg rect").count() > 50
+    assert page.locator("svg[aria-label='histogram of lengths']").first.is_visible()
+    firstname = page.locator("tr", has_text="firstname").first
+    assert "personal" in firstname.inner_text() and "(masked)" in firstname.inner_text()
+    assert "London" in text
+
+
+@pytest.mark.browser
+@needs_browser
+def test_values_are_escaped_not_executed(tmp_path, browser):
+    lakehouse = Lakehouse(tmp_path / "lakehouse")
+    write_run(
+        lakehouse, {"crm": {"ingested": 1, "quarantined": 0, "silver": 1}},
+        [profile("crm", XSS, rows=1, top=[(XSS, 1)], patterns=[(XSS, 1)])],
+        [check("crm", "expect_column_values_to_be_in_set", XSS, unexpected=1, of=1,
+               observed=XSS, sample=[XSS], value_set=[XSS])],
+        warnings=[XSS],
+    )
+    path = write_report(lakehouse, RUN)
+    assert "<script>" not in Path(path).read_text().split("</head>")[1]
+    page, seen = open_report(browser, path)
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("script, img").count() == 0
+    assert seen["failed"] == [] and len(seen["requests"]) == 1
+    assert page.get_by_text(XSS, exact=True).count() >= 4
