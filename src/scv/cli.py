@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scv.errors import ScvError
+from scv.errors import ScvError, StageFailed
 
 app = typer.Typer(
     help="Single customer view: link customer records from many systems into golden records.",
@@ -115,7 +115,12 @@ def run(config: ConfigOption = Path("scv.yaml"), engine: EngineOption = None, de
     """Run the pipeline: ingest, validate, standardise, link, golden records."""
     from scv.project import Project
 
-    _print_run(_run_with_progress(Project.load(config, engine=engine and engine.value)))
+    project = Project.load(config, engine=engine and engine.value)
+    try:
+        _print_run(_run_with_progress(project))
+    except StageFailed as failure:
+        err_console.print(f"data quality report: {project.lakehouse.root}/reports/{failure.run_id}/quality.html")
+        raise
 
 
 @app.command()

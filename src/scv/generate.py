@@ -442,6 +442,14 @@ sources:
       country: address1_country
       created_at: createdon
     attributes: [donotemail]   # carried through to the golden record, not used to match
+    # Checks beyond the built-in ones (id present and unique, email, date of birth, phone,
+    # names), in Great Expectations' vocabulary; severity error | warn | quarantine:
+    # validation:
+    #   expectations:
+    #     - type: expect_column_values_to_be_in_set
+    #       kwargs: {{column: gendercode, value_set: [1, 2]}}
+    #       severity: warn
+    #   defaults: {{phone_parseable: false}}
 
   # Web-shop customer accounts.
   shop:
