@@ -7,6 +7,7 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
+from scv import lookups
 from scv import standardise as std
 from scv.config import Standardise
 from scv.engine import create_engine
@@ -41,19 +42,97 @@ def test_text(engine, raw, clean):
     ("n/a", None),
     ("no email", None),
     ("a@b", None),
+    ("bob..smith@example.com", None),
+    ("bob@example.c0m", None),
+    ("bob smith@example.com", None),
+    ("Bob.Smith+shop@GoogleMail.com", "bob.smith+shop@googlemail.com"),
+    ("o'brien@example.ie", "o'brien@example.ie"),
 ])
 def test_email(engine, raw, clean):
     assert apply(engine, std.email, raw) == clean
 
 
-@pytest.mark.parametrize("raw, clean", [
-    ("+44 7700 900123", "447700900123"),
-    ("(07700) 900-123", "07700900123"),
-    ("123", None),
-    ("unknown", None),
+@pytest.mark.parametrize("address, key", [
+    ("bob.smith+shop@googlemail.com", "bobsmith@gmail.com"),
+    ("b.o.b.smith@gmail.com", "bobsmith@gmail.com"),
+    ("bob.smith+shop@example.com", "bob.smith@example.com"),
+    ("+tag@example.com", None),
+    (None, None),
 ])
-def test_phone_digits_only(engine, raw, clean):
-    assert apply(engine, std.phone, raw) == clean
+def test_email_key(engine, address, key):
+    assert apply(engine, std.email_key, address) == key
+
+
+@pytest.mark.parametrize("address, role", [
+    ("info@example.com", True), ("sales+uk@example.com", True), ("support@example.com", True),
+    ("bob.smith@example.com", False), ("information@example.com", False), (None, False),
+])
+def test_email_role(engine, address, role):
+    assert apply(engine, std.email_role, address) is role
+
+
+@pytest.mark.parametrize("raw, clean, invalid, kept", [
+    (" Bob@Example.com", "bob@example.com", False, " Bob@Example.com"),
+    ("bob@example.com", "bob@example.com", False, None),
+    ("n/a", None, True, "n/a"),
+    ("  ", None, False, "  "),
+    (None, None, False, None),
+])
+def test_audit_trail(engine, raw, clean, invalid, kept):
+    assert apply(engine, lambda d, e: std.rejected(e, std.email(d, e)), raw) is invalid
+    assert apply(engine, lambda d, e: std.raw_if_changed(e, std.email(d, e)), raw) == kept
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("+44 (0)7700 900123", "+447700900123"),
+    ("07700900123", "+447700900123"),
+    ("(07700) 900-123", "+447700900123"),
+    ("447700900123", "+447700900123"),
+    ("001 212 555 0100", "+12125550100"),
+    ("+1 (212) 555-0100", "+12125550100"),
+    ("020 7946 0018", "+442079460018"),
+    ("n/a", None),
+    ("unknown", None),
+    ("12345", None),
+    ("0770090012345678", None),
+    ("", None),
+    (None, None),
+])
+def test_e164(raw, clean):
+    assert lookups.e164(raw, "GB") == clean
+
+
+def test_e164_reads_national_numbers_in_the_default_country():
+    assert lookups.e164("(212) 555-0100", "US") == "+12125550100"
+    assert lookups.e164("0044 7700 900123", "US") is None  # 00 is not the US's international prefix
+
+
+@pytest.mark.parametrize("raw, key", [
+    ("07700 900123", "07700900123"),
+    (" +44 (0)7700-900.123 ", "+44(0)7700900123"),
+    ("n/a", "na"),
+    ("  ", None),
+])
+def test_phone_lookup_key(engine, raw, key):
+    assert apply(engine, std.phone_lookup_key, raw) == key
+
+
+def test_phone_lookup_parses_each_value_once():
+    table = lookups.phone_lookup(["07700900123", "07700900123", None, "n/a"], "GB")
+    assert table.to_pylist() == [{"raw": "07700900123", "e164": "+447700900123"},
+                                 {"raw": "n/a", "e164": None}]
+
+
+@pytest.mark.parametrize("nickname, key", [
+    ("bob", "robert"), ("bobby", "robert"), ("liz", "elizabeth"), ("beth", "elizabeth"),
+    ("tom", "thomas"), ("bill", "william"), ("jim", "james"),
+])
+def test_nickname_keys(nickname, key):
+    assert lookups.nickname_keys()[nickname] == key
+
+
+def test_formal_names_are_their_own_key():
+    assert not {"robert", "elizabeth", "thomas", "william"} & set(lookups.nickname_keys())
 
 
 @pytest.mark.parametrize("raw, clean", [("sw1a 1aa", "SW1A1AA"), ("SW1A-1AA", "SW1A1AA"), (" ", None)])
@@ -85,9 +164,28 @@ def test_birth_date_is_a_real_past_date(engine, raw, clean):
     ("SMITH, John", "john smith"),
     ("Mr John Smith", "john smith"),
     ("Dr. Mary Ann Jones", "mary ann jones"),
+    ("DR. JOHN  SMITH JR.", "john smith"),
+    ("Smith Jr., John", "john smith"),
+    ("Prof Dr Eve Moss PhD", "eve moss"),
+    ("O'Brien", "obrien"),
+    ("Zoë", "zoe"),
+    ("Lord", "lord"),
 ])
 def test_full_name_in_order(engine, raw, clean):
     assert apply(engine, std.full_name_in_order, raw) == clean
+
+
+@pytest.mark.parametrize("raw, title, suffix", [
+    ("DR. JOHN  SMITH JR.", "dr", "jr"),
+    ("Prof. Dr. Eve Moss, PhD", "prof dr", "phd"),
+    ("Sir Tom Jones III", "sir", "iii"),
+    ("Mrs Ann Srinivasan", "mrs", None),
+    ("Miss", None, None),
+    ("Drew Jrueson", None, None),
+])
+def test_name_title_and_suffix(engine, raw, title, suffix):
+    assert apply(engine, lambda d, e: std.name_title(d, std.text(d, e)), raw) == title
+    assert apply(engine, lambda d, e: std.name_suffix(d, std.text(d, e)), raw) == suffix
 
 
 @pytest.mark.parametrize("full, first, last", [
@@ -113,9 +211,15 @@ AWKWARD_DATES = [
     (std.text, [*ACCENTED_LETTERS, "Ze\u0301\u0308ro", "Anne-Marie  O’Neil", "Ｆｕｌｌ", "tab\there"]),
     (lambda d, e: std.birth_date(d, e, FORMATS), AWKWARD_DATES),
     (lambda d, e: std.timestamp(d, e, FORMATS), AWKWARD_DATES),
-    (std.email, ["a@b.co", "a@b.co\n", "a b@c.de", "x@y..z", "É@x.fr"]),
-    (std.full_name_in_order, ["Prof. Dr. Eve Moss", "moss,eve", "  ,  ", "Sir"]),
-], ids=["text", "birth_date", "timestamp", "email", "full_name"])
+    (std.email, ["a@b.co", "a@b.co\n", "a b@c.de", "x@y..z", "É@x.fr", "{a|b}~'@x.io", "a@-x.io"]),
+    (std.email_key, ["a.b+c@gmail.com", "a.b+c@googlemail.com", "a.b+c@x.io", "+c@x.io", "a"]),
+    (std.email_role, ["info@x.io", "Info@x.io", "no-reply+a@x.io", "x@x.io", None]),
+    (std.phone_lookup_key, ["+44 (0)7700 900123", "07700\t900-123", "001.212/555", " ", "n/a"]),
+    (std.full_name_in_order, ["Prof. Dr. Eve Moss", "moss,eve", "  ,  ", "Sir", "Jr", "a b jr phd"]),
+    (lambda d, e: std.name_title(d, std.text(d, e)), ["Dr. A B", "Mr", "mrs  mr x", "Prof.Eve"]),
+    (lambda d, e: std.name_suffix(d, std.text(d, e)), ["A B Jr.", "Jr", "x iii phd", "x-ii"]),
+], ids=["text", "birth_date", "timestamp", "email", "email_key", "email_role", "phone_key",
+        "full_name", "name_title", "name_suffix"])
 def test_rules_agree_on_both_engines(spark_engine, rule, values):
     """DuckDB and Spark give the same clean value for every awkward input."""
     duck = create_engine("duckdb")

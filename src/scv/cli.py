@@ -290,6 +290,41 @@ def quarantine_release(
 
 @app.command()
 @_friendly
+def forget(
+    email: Annotated[str | None, typer.Option(help="The person's email address (any case).")] = None,
+    phone: Annotated[str | None, typer.Option(help="The person's phone number (its last 10 digits count).")] = None,
+    source: Annotated[str | None, typer.Option(help="A source name, with --id.")] = None,
+    id: Annotated[str | None, typer.Option("--id", help="The record id in --source.")] = None,
+    customer_id: Annotated[str | None, typer.Option(help="A customer id of gold/customers.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be erased; change nothing.")] = False,
+    config: ConfigOption = Path("scv.yaml"),
+    debug: DebugOption = False,
+):
+    """Erase a person and their whole customer cluster from every table (right to be forgotten)."""
+    from scv.project import Project
+
+    receipt = Project.load(config).forget(email=email, phone=phone, source=source, id=id,
+                                          customer_id=customer_id, dry_run=dry_run)
+    title = "would remove (dry run: nothing changed)" if receipt.dry_run else f"erasure {receipt.request_id}"
+    table = Table(title=f"{title}: {receipt.records:,} record(s) of {receipt.customers:,} customer(s)")
+    table.add_column("table")
+    table.add_column("rows removed or redacted" if not receipt.dry_run else "rows", justify="right")
+    for name, n in receipt.removed.items():
+        table.add_row(name if name != "reports" else "reports (redrawn)", f"{n:,}")
+    console.print(table)
+    if receipt.dry_run:
+        return
+    if receipt.verified:
+        console.print("verified: no table holds the records, no file holds the identifier; "
+                      "a tombstone in audit/erasure_register keeps them out of later runs")
+        return
+    for problem in receipt.problems:
+        err_console.print(f"[bold red]not erased:[/] {problem}", highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
 def status(config: ConfigOption = Path("scv.yaml"), debug: DebugOption = False):
     """Show the lakehouse tables (rows, versions) and the last run."""
     from scv.project import Project

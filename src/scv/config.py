@@ -136,6 +136,11 @@ class Standardise(_Strict):
         default_factory=lambda: ["%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d"],
         description="strptime formats tried in order for dates held as text.",
     )
+    default_country: str = Field(
+        "GB",
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166 country code for phone numbers written without a +country code.",
+    )
 
 
 class Evaluation(_Strict):
@@ -159,6 +164,19 @@ class SparkOptions(_Strict):
     conf: dict[str, str] = Field(default_factory=dict, description="Any other Spark settings.")
 
 
+class Compliance(_Strict):
+    """Right to be forgotten (`scv forget`): where the key of the erasure register comes from."""
+
+    erasure_key_env: str = Field(
+        "SCV_ERASURE_KEY", description="Environment variable holding the HMAC key of audit/erasure_register."
+    )
+    erasure_key_file: str | None = Field(
+        None,
+        description="Key file (relative to scv.yaml, outside the lakehouse) used when the variable is "
+        "unset; the first `scv forget` creates it.",
+    )
+
+
 class ProjectConfig(_Strict):
     lakehouse: str = Field(
         "./lakehouse", description="Folder or URI (s3://, abfss://, gs://) of the Delta tables."
@@ -176,6 +194,7 @@ class ProjectConfig(_Strict):
     evaluation: Evaluation = Field(default_factory=Evaluation)
     duckdb: DuckDBOptions = Field(default_factory=DuckDBOptions)
     spark: SparkOptions = Field(default_factory=SparkOptions)
+    compliance: Compliance = Field(default_factory=Compliance)
 
     @field_validator("sources")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS
-from scv.standardise import SILVER_KEYS
+from scv.standardise import AUDIT_COLUMNS, MATCH_KEYS, SILVER_KEYS
 from scv.validate import check_outputs
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ def golden(run: Run) -> None:
     rank_records(run)
     d = run.engine.dialect
     q = d.quote
-    carried = [c for c, _ in run.engine.columns("silver_records") if c not in (*SILVER_KEYS, "_batch_id")]
+    silver_only = (*SILVER_KEYS, *MATCH_KEYS, *AUDIT_COLUMNS, "_batch_id")
+    carried = [c for c, _ in run.engine.columns("silver_records") if c not in silver_only]
     fields = ",\n".join(
         f"min_by({q(c)}, _rank) filter (where {q(c)} is not null) as {q(c)}" for c in carried
     )

@@ -18,16 +18,23 @@ from scv.errors import ConfigError, ScvError
 from scv.standardise import SILVER_KEYS
 
 if TYPE_CHECKING:
+    from scv.erasure import Tombstones
     from scv.pipeline import Run
 
 
 
 def ingest(run: Run) -> None:
-    """Read every source and check every mapping first, so a mistake writes nothing."""
+    """Read every source and check every mapping first, so a mistake writes nothing.
+
+    Records of people who have been forgotten (audit/erasure_register) are dropped before
+    bronze is written and counted as `suppressed`."""
+    from scv.erasure import Tombstones  # here: scv.erasure imports scv.validate, which imports this module
+
     for name, source in run.config.sources.items():
         read_source(run, name, source)
+    tombstones = Tombstones.load(run.lakehouse, run.config, run.base_dir)
     for name, source in run.config.sources.items():
-        land_in_bronze(run, name, source)
+        land_in_bronze(run, name, source, tombstones)
 
 
 def read_source(run: Run, name: str, source: Source) -> None:
@@ -42,15 +49,16 @@ def read_source(run: Run, name: str, source: Source) -> None:
     check_mapping(name, source, [c for c, _ in run.engine.columns(f"raw_{name}")])
 
 
-def land_in_bronze(run: Run, name: str, source: Source) -> None:
+def land_in_bronze(run: Run, name: str, source: Source, tombstones: Tombstones | None = None) -> None:
     q, lit = run.engine.dialect.quote, run.engine.dialect.literal
     raw = f"raw_{name}"
     ingested_at = run.started_at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
     row_text = ", ".join(
         f"coalesce(cast({q(c)} as string), {lit(chr(92) + 'N')})" for c, _ in run.engine.columns(raw)
     )
+    landed = f"landed_{name}" if tombstones else f"bronze_{name}"
     run.engine.create(
-        f"bronze_{name}",
+        landed,
         f"""select *, {lit(name)} as _source,
                nullif(trim(cast({q(source.id)} as string)), '') as _record_id,
                {lit(run.run_id)} as _batch_id,
@@ -59,8 +67,16 @@ def land_in_bronze(run: Run, name: str, source: Source) -> None:
             from {q(raw)}""",
     )
     run.engine.drop(raw)
+    suppressed = 0
+    if tombstones:
+        suppressed = tombstones.suppress(run.engine, name, source.columns.get("email"),
+                                         source.columns.get("phone"), landed, f"bronze_{name}")
+        run.engine.drop(landed)
     run.engine.publish(f"bronze_{name}", run.lakehouse, f"bronze/{name}", run.run_id)
-    run.count(name, "ingested", run.engine.count(f"bronze_{name}") + run.engine.count(rejects_table(name)))
+    run.count(name, "ingested", run.engine.count(f"bronze_{name}") + run.engine.count(rejects_table(name))
+              + suppressed)
+    if tombstones:  # counted only where someone has been forgotten
+        run.count(name, "suppressed", suppressed)
 
 
 def rejects_table(name: str) -> str:

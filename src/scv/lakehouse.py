@@ -16,7 +16,26 @@ import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 LAYERS = ("bronze", "silver", "gold", "quarantine", "audit")
+PERSONAL_LAYERS = ("bronze", "quarantine", "silver", "gold")
 RUN_ID_KEY = "scv.run_id"
+# Tables of personal data keep min/max statistics for these key columns only: Delta writes
+# the statistics of every file into its log, so a name or an email would otherwise stay in
+# `_delta_log/*.json` after the row itself is deleted (see `scv.erasure`).
+STATS_COLUMNS = {
+    "bronze": "_source,_record_id,_batch_id,_ingested_at",
+    "quarantine": "_source,_record_id,_run_id",
+    "silver/records": "record_key,source,source_record_id,_batch_id",
+    "silver/pairs": "record_key_l,record_key_r,match_probability",
+    "gold/customers": "customer_id",
+    "gold/customer_xref": "record_key,customer_id,source,source_record_id",
+}
+STATS_KEY = "delta.dataSkippingStatsColumns"
+
+
+def table_configuration(table: str) -> dict[str, str] | None:
+    """Delta table properties a new table starts with (only applied when it is created)."""
+    columns = STATS_COLUMNS.get(table) or STATS_COLUMNS.get(table.split("/")[0])
+    return {STATS_KEY: columns} if columns else None
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,7 @@ class Lakehouse:
             mode=mode,
             storage_options=self.storage_options,
             schema_mode="overwrite" if mode == "overwrite" else "merge",
+            configuration=None if self.exists(table) else table_configuration(table),
             commit_properties=CommitProperties(custom_metadata={RUN_ID_KEY: run_id}),
         )
 
@@ -81,6 +101,7 @@ class Lakehouse:
         create_table_with_add_actions(
             self.path(table), Schema.from_arrow(schema), actions,
             mode="overwrite" if self.exists(table) else "error", commit_properties=commit,
+            configuration=None if self.exists(table) else table_configuration(table),
             storage_options=self.storage_options,
         )
 
@@ -101,6 +122,50 @@ class Lakehouse:
         with fs.open_output_stream(where, metadata=metadata) as out:
             out.write(data)
         return path
+
+    def files(self, under: str = "") -> list[str]:
+        """Every file below the root (or below `under`), as paths relative to the root."""
+        fs, where = self._filesystem(self.path(under) if under else str(self.root))
+        base = self._filesystem(str(self.root))[1]
+        found = fs.get_file_info(pafs.FileSelector(where, recursive=True, allow_not_found=True))
+        return sorted(e.path[len(base):].lstrip("/") for e in found if e.type == pafs.FileType.File)
+
+    def read_file(self, name: str) -> bytes:
+        fs, where = self._filesystem(self.path(name))
+        with fs.open_input_stream(where) as f:
+            return f.read()
+
+    def delete_dir(self, name: str) -> None:
+        fs, where = self._filesystem(self.path(name))
+        if fs.get_file_info(where).type == pafs.FileType.Directory:
+            fs.delete_dir(where)
+
+    def purge_history(self, table: str, run_id: str) -> None:
+        """Keep only the current version of a table: its data files and a log that holds nothing else.
+
+        Files of older versions are vacuumed with zero retention, and a checkpoint replaces
+        the JSON commits (whose statistics and predicates could hold removed values), which
+        are then deleted. The log retention is restored afterwards, so later runs keep
+        their history until the next purge. Change data feed is switched off and its files
+        removed: vacuum leaves `_change_data/` alone.
+        """
+        commit = CommitProperties(custom_metadata={RUN_ID_KEY: run_id})
+        dt = self._table(table)
+        config = dt.metadata().configuration
+        retention = config.get("delta.logRetentionDuration", "interval 30 days")
+        props = {"delta.logRetentionDuration": "interval 0 days"}
+        if config.get("delta.enableChangeDataFeed", "false").lower() == "true":
+            props["delta.enableChangeDataFeed"] = "false"
+        if table_configuration(table) and STATS_KEY not in config:
+            props.update(table_configuration(table))
+        dt.alter.set_table_properties(props, commit_properties=commit)
+        self.delete_dir(f"{table}/_change_data")
+        dt = self._table(table)
+        dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False, full=True,
+                  commit_properties=commit)
+        dt.create_checkpoint()
+        dt.cleanup_metadata()
+        dt.alter.set_table_properties({"delta.logRetentionDuration": retention}, commit_properties=commit)
 
     def read(self, table: str) -> ds.Dataset:
         return self._table(table).to_pyarrow_dataset()

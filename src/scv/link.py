@@ -114,7 +114,10 @@ def em_rules(fields: set[str]) -> list[tuple[str, ...]]:
 def link_input_sql(run: Run, source: str) -> str:
     """Silver records of one source with the columns the model compares."""
     lit = run.engine.dialect.literal
-    return f"""select record_key, source, first_name, last_name, date_of_birth, email,
+    # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
+    # address (info@) says nothing about the person. E.164 ends in the national number.
+    return f"""select record_key, source, first_name, last_name, date_of_birth,
+                      case when not email_role then email_key end as email,
                       substr(phone, -10) as phone_key,
                       postcode, address_line_1, city, gender
                from silver_records where source = {lit(source)}"""

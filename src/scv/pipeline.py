@@ -132,12 +132,14 @@ def _report(run: Run) -> None:
 
 
 def _check_ledger(run: Run) -> None:
-    """Every ingested row is in silver or in quarantine: nothing is lost silently."""
+    """Every ingested row is in silver, in quarantine or suppressed (a forgotten person's):
+    nothing is lost silently."""
     for source, c in run.per_source.items():
-        if c.get("ingested", 0) != c.get("silver", 0) + c.get("quarantined", 0):
+        if c.get("ingested", 0) != c.get("silver", 0) + c.get("quarantined", 0) + c.get("suppressed", 0):
             raise ScvError(
                 f"source {source}: {c.get('ingested', 0)} rows ingested but "
-                f"{c.get('silver', 0)} in silver and {c.get('quarantined', 0)} in quarantine"
+                f"{c.get('silver', 0)} in silver, {c.get('quarantined', 0)} in quarantine and "
+                f"{c.get('suppressed', 0)} suppressed"
             )
 
 

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from scv.config import ProjectConfig, load_config
 from scv.engine import Engine, create_engine
+from scv.erasure import Identifier, Receipt, forget
 from scv.errors import ConfigError, ScvError
 from scv.evaluate import Scores, score
 from scv.lakehouse import Lakehouse, TableInfo, is_uri
@@ -83,6 +84,14 @@ class Project:
                 for key in ("per_source", "stage_seconds", "warnings"):
                     last[key] = json.loads(last[key]) if last.get(key) else None
         return Status(lake.root, tables, last)
+
+    def forget(self, *, email: str | None = None, phone: str | None = None, source: str | None = None,
+               id: str | None = None, customer_id: str | None = None, dry_run: bool = False) -> Receipt:
+        """Erase a person (by one identifier) and their whole customer cluster from the lakehouse.
+
+        A dry run counts what would go and changes nothing. See `scv.erasure`."""
+        who = Identifier(email=email, phone=phone, source=source, record_id=id, customer_id=customer_id)
+        return forget(self.lakehouse, self.config, self.base_dir, who, dry_run=dry_run)
 
     def evaluate(self, truth: str | Path | None = None) -> Scores:
         """Score gold/customer_xref against a truth file or the configured truth column."""

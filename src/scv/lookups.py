@@ -1,0 +1,83 @@
+"""Rules that need a Python library, run once per distinct value and joined back in SQL.
+
+Phone numbers need libphonenumber's numbering plans and first names a nickname table:
+neither is expressible as engine SQL. The stage pulls the distinct raw values out
+(`engine.rows`), these pure functions map them, and the result goes back to the engine
+as a small lookup table (`engine.read_arrow`), so DuckDB and Spark join the same table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+
+import phonenumbers
+import pyarrow as pa
+
+PHONE_LOOKUP_SCHEMA = pa.schema([("raw", pa.string()), ("e164", pa.string())])
+NICKNAME_SCHEMA = pa.schema([("name", pa.string()), ("name_key", pa.string())])
+_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
+
+
+def e164(raw: str | None, default_country: str = "GB") -> str | None:
+    """A phone number in E.164 ('+447700900123'), or None when it is not one.
+
+    Numbers without a country code are read as `default_country`'s; international
+    prefixes ('00', '011') and the UK's '(0)' are understood. A number must have a
+    length its country's numbering plan allows (libphonenumber's "possible number"):
+    wrong lengths, letters and placeholders ('n/a') give None, never a guess. Whether
+    a range is allocated is not checked: that changes with every metadata release and
+    would reject the drama ranges (07700 900xxx) test data uses.
+    """
+    if raw is None or not any(c.isdigit() for c in raw):
+        return None
+    try:
+        number = phonenumbers.parse(raw, default_country)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_possible_number_with_reason(number) != _POSSIBLE:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_lookup(raws: Iterable[str | None], default_country: str) -> pa.Table:
+    """raw -> e164 for each distinct raw value (None where it is not a phone number)."""
+    raws = [r for r in dict.fromkeys(raws) if r is not None]
+    return pa.table(
+        {"raw": raws, "e164": [e164(r, default_country) for r in raws]}, schema=PHONE_LOOKUP_SCHEMA
+    )
+
+
+@lru_cache(maxsize=1)
+def nickname_keys() -> dict[str, str]:
+    """Lower-case first name -> its canonical form, from the `nicknames` package
+    (Carlton Northern's hand-curated English names and nicknames, Apache-2.0).
+
+    A name's key is the longest of itself and the names it is a nickname of, ties to
+    the alphabetically first: the formal form, as the table has no frequencies to pick
+    the commonest. So bob, bobby -> robert, liz, beth, betty -> elizabeth, tom ->
+    thomas; robert stays robert. Ambiguous short forms get one of their formal names
+    (ron -> veronica, not ronald): the key is match evidence, never shown as a name.
+    Only names whose key differs are listed.
+    """
+    from nicknames import name_triplets
+
+    nicknames_of: dict[str, set[str]] = defaultdict(set)
+    formal_of: dict[str, set[str]] = defaultdict(set)
+    for formal, _, nick in name_triplets():
+        nicknames_of[formal].add(nick)
+        formal_of[nick].add(formal)
+    keys = {}
+    for name in set(nicknames_of) | set(formal_of):
+        candidates = {name} | formal_of.get(name, set())
+        key = min(candidates, key=lambda c: (-len(c), c))
+        if key != name:
+            keys[name] = key
+    return keys
+
+
+def nickname_table() -> pa.Table:
+    keys = nickname_keys()
+    names = sorted(keys)
+    return pa.table({"name": names, "name_key": [keys[n] for n in names]}, schema=NICKNAME_SCHEMA)
