@@ -193,3 +193,16 @@ def test_jaro_winkler_on_spark_is_duckdbs_to_the_last_bit(spark_engine):
     on_duckdb = sorted(duckdb.sql(query.replace("jaro_winkler(", "jaro_winkler_similarity(")
                                   .replace("jaro_sim(", "jaro_similarity(")).fetchall(), key=repr)
     assert on_spark == on_duckdb
+
+
+def test_a_forgotten_person_stays_out_of_a_run_on_spark(tmp_path, spark_engine, monkeypatch):
+    """Suppression at ingest is engine SQL plus a small table of keyed hashes: Spark too."""
+    monkeypatch.setenv("SCV_ERASURE_KEY", "test-key-not-secret")
+    project = Project.load(write_project(tmp_path, TWO_SOURCES_YAML, {"crm.csv": CRM_CSV, "shop.csv": SHOP_CSV}))
+    project.run()
+    project.forget(email="rob.smith@example.com")
+    result = Project.load(tmp_path / "scv.yaml", engine="spark").run()
+    assert result.engine == "spark"
+    assert {s: c["suppressed"] for s, c in result.per_source.items()} == {"crm": 1, "shop": 1}
+    keys = set(project.lakehouse.read_table("silver/records")["record_key"].to_pylist())
+    assert "crm:c1" not in keys and "shop:101" not in keys and "crm:c2" in keys
