@@ -123,7 +123,7 @@ def test_run_ledger_accounts_for_every_row(ran):
     assert run["status"] == "succeeded" and run["run_id"] == result.run_id
     assert run["records_ingested"] == run["records_silver"] + run["records_quarantined"] == 6
     assert set(json.loads(run["stage_seconds"])) == {
-        "ingest", "profile", "validate", "standardise", "link", "golden", "publish"}
+        "ingest", "profile", "validate", "standardise", "link", "golden", "pseudonymise", "publish"}
 
 
 def crm_only(folder, crm_csv: str) -> Project:

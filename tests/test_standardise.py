@@ -9,10 +9,11 @@ import pytest
 
 from scv import lookups
 from scv import standardise as std
-from scv.config import Standardise
+from scv.config import ProjectConfig, Standardise
 from scv.engine import create_engine
 
 FORMATS = Standardise().date_formats
+MINIMAL = {"lakehouse": "./lakehouse", "sources": {"a": {"path": "a.csv", "id": "id", "columns": {"city": "city"}}}}
 
 
 def apply(engine, rule, value):
@@ -135,9 +136,109 @@ def test_formal_names_are_their_own_key():
     assert not {"robert", "elizabeth", "thomas", "william"} & set(lookups.nickname_keys())
 
 
-@pytest.mark.parametrize("raw, clean", [("sw1a 1aa", "SW1A1AA"), ("SW1A-1AA", "SW1A1AA"), (" ", None)])
-def test_postcode(engine, raw, clean):
-    assert apply(engine, std.postcode, raw) == clean
+@pytest.mark.parametrize("country, raw, clean", [
+    ("GB", "sw1a1aa", "SW1A 1AA"),
+    ("GB", " m1  1ae ", "M1 1AE"),
+    ("GB", "SW1A-1AA", "SW1A 1AA"),
+    ("GB", "ec1a.1bb", "EC1A 1BB"),
+    ("GB", "W1A 0AX", "W1A 0AX"),
+    ("GB", "gir 0aa", "GIR 0AA"),
+    ("GB", "SW1A", None),
+    ("GB", "2000", None),
+    ("GB", "n/a", None),
+    ("GB", "SW1A 1AAA", None),
+    ("GB", " ", None),
+    ("US", "02139", "02139"),
+    ("US", "02139-4307", "02139-4307"),
+    ("US", "021394307", "02139-4307"),
+    ("US", " 02139 - 4307 ", "02139-4307"),
+    ("US", "2139", None),
+    ("US", "SW1A 1AA", None),
+    ("DE", " 10115 ", "10115"),
+    ("CA", "k1a   0b1", "K1A 0B1"),
+    ("NL", "1012 jS", "1012 JS"),
+    ("IE", "d02 x285", "D02 X285"),
+    ("FR", "", None),
+])
+def test_postcode(engine, country, raw, clean):
+    assert apply(engine, lambda d, e: std.postcode(d, e, d.literal(country)), raw) == clean
+
+
+@pytest.mark.parametrize("raw, key", [("sw1a 1aa", "SW1A1AA"), ("SW1A-1AA", "SW1A1AA"), ("2000", "2000"), (" ", None)])
+def test_postcode_key(engine, raw, key):
+    assert apply(engine, std.postcode_key, raw) == key
+
+
+@pytest.mark.parametrize("raw, code", [
+    ("United Kingdom", "GB"), ("UK", "GB"), ("U.K.", "GB"), ("Great Britain", "GB"),
+    ("England", "GB"), ("scotland", "GB"), ("GBR", "GB"), ("gb", "GB"),
+    ("USA", "US"), ("U.S.A.", "US"), ("United States of America", "US"), ("America", "US"),
+    ("Deutschland", "DE"), ("Germany", "DE"), ("IRL", "IE"), ("Ireland", "IE"),
+    ("Holland", "NL"), ("the Netherlands", "NL"), ("Côte d'Ivoire", "CI"), ("  france ", "FR"),
+    ("Viet Nam", "VN"), ("Vietnam", "VN"),
+    ("N/A", None), ("Narnia", None), ("", None), (None, None),
+])
+def test_country(engine, raw, code):
+    engine.read_arrow("country_lookup", lookups.country_table())
+    engine.read_arrow("v", pa.table({"x": pa.array([raw], pa.string())}))
+    sql = f"select c.alpha2 from v left join country_lookup c on c.key = {std.country_key(engine.dialect, 'x')}"
+    assert engine.rows(sql)[0][0] == code
+
+
+def test_country_keys_are_those_sql_makes():
+    for name in ("United Kingdom", "U.S.A.", "Côte d'Ivoire", "Åland Islands", "Guinea-Bissau"):
+        assert lookups.country_key(name) in lookups.country_codes()
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("12a High St", "12a high street"),
+    ("12 High St.", "12 high street"),
+    ("1 Church St, Leeds", "1 church street leeds"),
+    ("Flat 3, 14 Elm Rd", "flat 3 14 elm road"),
+    ("St. Albans Road", "st albans road"),
+    ("St Mary's Rd.", "st marys road"),
+    ("5 PARK AVE", "5 park avenue"),
+    ("Drury Ln", "drury lane"),
+    ("9 Oak Dr", "9 oak drive"),
+    ("2 Kings Ct", "2 kings court"),
+    ("Berkeley Sq", "berkeley square"),
+    ("4 Moor Pl", "4 moor place"),
+    ("Royal Cres.", "royal crescent"),
+    ("100 Sunset Blvd", "100 sunset boulevard"),
+    ("Strand", "strand"),
+    ("Stonecrest Road", "stonecrest road"),
+    ("  10   Downing  Street ", "10 downing street"),
+    ("", None),
+])
+def test_address_line(engine, raw, clean):
+    assert apply(engine, std.address_line, raw) == clean
+
+
+@pytest.mark.parametrize("raw, number", [
+    ("12a High St", "12a"),
+    ("Flat 3, 14 Elm Rd", "14"),
+    ("Apartment 5B, 22 Baker St", "22"),
+    ("221B Baker Street", "221b"),
+    ("12-14 Mill Ln", "12-14"),
+    ("Flat 3 High Street", None),
+    ("The Old Barn", None),
+    ("PO Box 12", None),
+    (None, None),
+])
+def test_house_number(engine, raw, number):
+    assert apply(engine, std.house_number, raw) == number
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("  LONDON ", "london"),
+    ("Newcastle-upon-Tyne", "newcastle upon tyne"),
+    ("St.  Albans", "st albans"),
+    ("King's Lynn", "kings lynn"),
+    ("Zürich", "zurich"),
+])
+def test_city(engine, raw, clean):
+    """Cities are case-folded like names: linkage compares them exactly."""
+    assert apply(engine, std.field_rules(ProjectConfig.model_validate(MINIMAL))["city"], raw) == clean
 
 
 @pytest.mark.parametrize("raw, clean", [("Male", "m"), ("F", "f"), ("woman", "f"), ("X", "x"), ("", None)])
@@ -218,8 +319,15 @@ AWKWARD_DATES = [
     (std.full_name_in_order, ["Prof. Dr. Eve Moss", "moss,eve", "  ,  ", "Sir", "Jr", "a b jr phd"]),
     (lambda d, e: std.name_title(d, std.text(d, e)), ["Dr. A B", "Mr", "mrs  mr x", "Prof.Eve"]),
     (lambda d, e: std.name_suffix(d, std.text(d, e)), ["A B Jr.", "Jr", "x iii phd", "x-ii"]),
+    (lambda d, e: std.postcode(d, e, "'GB'"), ["sw1a1aa", " m1\t1ae", "GIR0AA", "ＳＷ1A 1AA", "2000", "é1 1aa"]),
+    (lambda d, e: std.postcode(d, e, "'US'"), ["02139", "02139-4307", "021394307", "0213", "٠٢١٣٩"]),
+    (lambda d, e: std.postcode(d, e, "'FR'"), [" 75001 ", "a\tb  c", "", "ß1"]),
+    (std.country_key, ["U.S.A.", "Côte d’Ivoire", "Åland", " ", "Ｕｋ"]),
+    (std.address_line, ["12a High St", "St. Albans Rd", "Łódź St", "ÉLM RD.", "st,st", "Rue St", "x\tAve"]),
+    (std.house_number, ["12a High St", "Flat 3, 14 Elm Rd", "١٢ High St", "12Ａ x", "Unit 4\t5 Mill Ln"]),
 ], ids=["text", "birth_date", "timestamp", "email", "email_key", "email_role", "phone_key",
-        "full_name", "name_title", "name_suffix"])
+        "full_name", "name_title", "name_suffix", "uk_postcode", "us_zip", "generic_postcode",
+        "country_key", "address_line", "house_number"])
 def test_rules_agree_on_both_engines(spark_engine, rule, values):
     """DuckDB and Spark give the same clean value for every awkward input."""
     duck = create_engine("duckdb")

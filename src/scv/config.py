@@ -139,7 +139,8 @@ class Standardise(_Strict):
     default_country: str = Field(
         "GB",
         pattern=r"^[A-Z]{2}$",
-        description="ISO 3166 country code for phone numbers written without a +country code.",
+        description="ISO 3166 country code for phone numbers written without a +country code, "
+        "and whose postcode rule applies to records without a recognised country.",
     )
 
 
@@ -164,8 +165,40 @@ class SparkOptions(_Strict):
     conf: dict[str, str] = Field(default_factory=dict, description="Any other Spark settings.")
 
 
+PERIOD_UNITS = {"day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+
+
+def period_days(text: str) -> float:
+    """'6 years', '18 months', '90 days' as days; ValueError naming the accepted forms."""
+    parts = str(text).split()
+    unit = parts[1].lower().rstrip("s") if len(parts) == 2 else ""
+    try:
+        amount = float(parts[0])
+    except (ValueError, IndexError):
+        amount = -1
+    if unit not in PERIOD_UNITS or amount <= 0:
+        raise ValueError(f"'{text}' is not a period; write a number and days, weeks, months or years, e.g. '6 years'")
+    return amount * PERIOD_UNITS[unit]
+
+
+class RetentionRule(_Strict):
+    """Records whose last activity is older than `keep_for` leave on every run."""
+
+    source: str = Field("*", description="A source name, or * for every source.")
+    keep_for: str = Field(description="e.g. '6 years', '18 months', '90 days'.")
+    column: str | None = Field(
+        None, description="Source column holding the last activity; default the source's updated_at."
+    )
+
+    @field_validator("keep_for")
+    @classmethod
+    def _period(cls, keep_for: str) -> str:
+        period_days(keep_for)
+        return keep_for
+
+
 class Compliance(_Strict):
-    """Right to be forgotten (`scv forget`): where the key of the erasure register comes from."""
+    """Right to be forgotten (`scv forget`) and pseudonymisation: where their keys come from."""
 
     erasure_key_env: str = Field(
         "SCV_ERASURE_KEY", description="Environment variable holding the HMAC key of audit/erasure_register."
@@ -174,6 +207,22 @@ class Compliance(_Strict):
         None,
         description="Key file (relative to scv.yaml, outside the lakehouse) used when the variable is "
         "unset; the first `scv forget` creates it.",
+    )
+    pseudonymise: bool = Field(
+        False,
+        description="Also write gold/customers_analytics (personal fields as keyed tokens) and the "
+        "restricted vault/customers and vault/records (the values behind them).",
+    )
+    pseudonymisation_key_env: str = Field(
+        "SCV_PSEUDONYMISATION_KEY", description="Environment variable holding the HMAC key of the tokens."
+    )
+    pseudonymisation_key_file: str | None = Field(
+        None,
+        description="Key file (relative to scv.yaml, outside the lakehouse) used when the variable is "
+        "unset; never created by scv: a lost key changes every token.",
+    )
+    retention: list[RetentionRule] = Field(
+        default_factory=list, description="Retention rules, applied on every run; expired records are purged."
     )
 
 

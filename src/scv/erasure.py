@@ -2,11 +2,12 @@
 
 `forget` finds the person's records (by email, phone, source record id or customer id)
 and their whole cluster in gold/customer_xref, removes them from bronze, quarantine,
-silver and gold, redacts the values that audit tables and reports could hold, and purges
-each table's history (old data files, JSON commits whose statistics held values). It
-then records a tombstone in audit/erasure_register: keyed hashes (HMAC-SHA256) of the
-identifiers, never the identifiers, so a later run can suppress the same records when a
-source still sends them (`Tombstones.suppress`, called by ingest).
+silver, gold (gold/customers_analytics too) and the pseudonymisation vault, redacts the
+values that audit tables and reports could hold, and purges each table's history (old
+data files, JSON commits whose statistics held values). It then records a tombstone in
+audit/erasure_register: keyed hashes (HMAC-SHA256) of the identifiers, never the
+identifiers, so a later run can suppress the same records when a source still sends them
+(`Tombstones.suppress`, called by ingest).
 
 Tables are rewritten by filtering on surrogate keys in Arrow and overwriting, not by a
 Delta DELETE, whose predicate text would carry the keys into the log.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import re
 import secrets
 from collections.abc import Callable
@@ -32,7 +32,9 @@ import pyarrow.parquet as pq
 
 from scv.config import ProjectConfig
 from scv.errors import ScvError
-from scv.lakehouse import PERSONAL_LAYERS, Lakehouse, is_uri
+from scv.keys import read_key
+from scv.lakehouse import PERSONAL_LAYERS, Lakehouse
+from scv.pseudonymise import ANALYTICS, VAULT_CUSTOMERS, VAULT_RECORDS
 from scv.quality_tables import PROFILE_SCHEMA, VALIDATION_SCHEMA
 from scv.validate import RELEASES
 
@@ -98,33 +100,18 @@ def phone_key(value: str) -> str:
 # ---------------------------------------------------------------- the key and the hashes
 
 def erasure_key(config: ProjectConfig, base_dir: Path, lake: Lakehouse, create: bool = False) -> bytes:
-    """The HMAC key: the environment variable, else the configured key file.
+    """The HMAC key of the register: the environment variable, else the configured key file.
 
-    With `create`, a configured key file that does not exist yet is made (32 random bytes,
-    readable by the owner only). The key is never logged, printed or stored in the lakehouse.
+    With `create`, a configured key file that does not exist yet is made (see `scv.keys`).
+    The key is never logged, printed or stored in the lakehouse.
     """
     c = config.compliance
-    if os.environ.get(c.erasure_key_env):
-        return os.environ[c.erasure_key_env].encode("utf-8")
-    if c.erasure_key_file:
-        path = Path(c.erasure_key_file)
-        path = path if path.is_absolute() else base_dir / path
-        if not is_uri(lake.root) and path.resolve().is_relative_to(Path(lake.root).resolve()):
-            raise ScvError(f"compliance.erasure_key_file: {path} is inside the lakehouse; "
-                           "keep the key apart from the data it protects")
-        if path.is_file():
-            return path.read_bytes().strip()
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-            return path.read_bytes().strip()
-        raise ScvError(f"compliance.erasure_key_file: {path} does not exist; restore it, "
-                       f"or set {c.erasure_key_env}")
-    raise ScvError(f"no erasure key: set the environment variable {c.erasure_key_env}, or "
-                   "compliance.erasure_key_file in scv.yaml (created on the first forget); "
-                   "keep it outside the lakehouse and never lose it")
+    return read_key(
+        c.erasure_key_env, c.erasure_key_file, "compliance.erasure_key_file", base_dir, lake,
+        create=create,
+        missing=f"no erasure key: set the environment variable {c.erasure_key_env}, or "
+                "compliance.erasure_key_file in scv.yaml (created on the first forget); "
+                "keep it outside the lakehouse and never lose it")
 
 
 def digest(key: bytes, kind: str, value: str) -> str:
@@ -234,6 +221,9 @@ def removal_masks(lake: Lakehouse, found: Found) -> dict[str, Callable[[pa.Table
     masks["gold/customers"] = lambda t: pc.is_in(t["customer_id"], customers)
     masks["gold/customer_xref"] = lambda t: pc.or_(pc.is_in(t["record_key"], keys),
                                                    pc.is_in(t["customer_id"], customers))
+    masks[ANALYTICS] = lambda t: pc.is_in(t["customer_id"], customers)
+    masks[VAULT_CUSTOMERS] = lambda t: pc.is_in(t["customer_id"], customers)
+    masks[VAULT_RECORDS] = lambda t: pc.is_in(t["record_key"], keys)
     masks[RELEASES] = lambda t: pc.is_in(pc.binary_join_element_wise(t["source"], t["record_id"], ":"), keys)
     return {t: m for t, m in masks.items() if lake.exists(t)}
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from scv.config import CANONICAL_FIELDS, Source, did_you_mean, resolve_source
 from scv.engine.base import REJECTS_SUFFIX
 from scv.errors import ConfigError, ScvError
+from scv.retention import expire
 from scv.standardise import SILVER_KEYS
 
 if TYPE_CHECKING:
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 def ingest(run: Run) -> None:
     """Read every source and check every mapping first, so a mistake writes nothing.
 
-    Records of people who have been forgotten (audit/erasure_register) are dropped before
-    bronze is written and counted as `suppressed`."""
+    Records of people who have been forgotten (audit/erasure_register) and records past
+    their retention period are dropped before bronze is written and counted as `suppressed`."""
     from scv.erasure import Tombstones  # here: scv.erasure imports scv.validate, which imports this module
 
     for name, source in run.config.sources.items():
@@ -72,11 +73,14 @@ def land_in_bronze(run: Run, name: str, source: Source, tombstones: Tombstones |
         suppressed = tombstones.suppress(run.engine, name, source.columns.get("email"),
                                          source.columns.get("phone"), landed, f"bronze_{name}")
         run.engine.drop(landed)
+    expired = expire(run, name, source, f"bronze_{name}")
     run.engine.publish(f"bronze_{name}", run.lakehouse, f"bronze/{name}", run.run_id)
     run.count(name, "ingested", run.engine.count(f"bronze_{name}") + run.engine.count(rejects_table(name))
-              + suppressed)
-    if tombstones:  # counted only where someone has been forgotten
-        run.count(name, "suppressed", suppressed)
+              + suppressed + (expired or 0))
+    if expired is not None:  # counted only where a retention rule applies
+        run.count(name, "expired", expired)
+    if tombstones or expired is not None:  # counted only where someone has been forgotten or expired
+        run.count(name, "suppressed", suppressed + (expired or 0))
 
 
 def rejects_table(name: str) -> str:

@@ -15,8 +15,8 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-LAYERS = ("bronze", "silver", "gold", "quarantine", "audit")
-PERSONAL_LAYERS = ("bronze", "quarantine", "silver", "gold")
+LAYERS = ("bronze", "silver", "gold", "quarantine", "audit", "vault")
+PERSONAL_LAYERS = ("bronze", "quarantine", "silver", "gold", "vault")
 RUN_ID_KEY = "scv.run_id"
 # Tables of personal data keep min/max statistics for these key columns only: Delta writes
 # the statistics of every file into its log, so a name or an email would otherwise stay in
@@ -28,6 +28,9 @@ STATS_COLUMNS = {
     "silver/pairs": "record_key_l,record_key_r,match_probability",
     "gold/customers": "customer_id",
     "gold/customer_xref": "record_key,customer_id,source,source_record_id",
+    "gold/customers_analytics": "customer_id",
+    "vault/customers": "customer_id",
+    "vault/records": "record_key",
 }
 STATS_KEY = "delta.dataSkippingStatsColumns"
 

@@ -116,17 +116,21 @@ def link_input_sql(run: Run, source: str) -> str:
     lit = run.engine.dialect.literal
     # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
     # address (info@) says nothing about the person. E.164 ends in the national number.
+    # A postcode is compared as its letters and digits, valid for the country or not.
     return f"""select record_key, source, first_name, last_name, date_of_birth,
                       case when not email_role then email_key end as email,
                       substr(phone, -10) as phone_key,
-                      postcode, address_line_1, city, gender
+                      postcode_key as postcode, address_line_1, city, gender
                from silver_records where source = {lit(source)}"""
+
+
+SILVER_COLUMN = {"phone_key": "phone", "postcode": "postcode_key"}  # link field -> silver column
 
 
 def present_fields(run: Run) -> set[str]:
     counts = run.engine.rows(
         "select " + ", ".join(
-            f"count({'phone' if f == 'phone_key' else f})" for f in LINK_FIELDS
+            f"count({SILVER_COLUMN.get(f, f)})" for f in LINK_FIELDS
         ) + " from silver_records"
     )[0]
     return {f for f, n in zip(LINK_FIELDS, counts) if n > 0}

@@ -8,6 +8,7 @@ as a small lookup table (`engine.read_arrow`), so DuckDB and Spark join the same
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -81,3 +82,55 @@ def nickname_table() -> pa.Table:
     keys = nickname_keys()
     names = sorted(keys)
     return pa.table({"name": names, "name_key": [keys[n] for n in names]}, schema=NICKNAME_SCHEMA)
+
+
+COUNTRY_SCHEMA = pa.schema([("key", pa.string()), ("alpha2", pa.string())])
+# Names people write that ISO 3166 does not list: constituent countries, old and local names.
+COUNTRY_ALIASES = {
+    "UK": "GB", "U.K.": "GB", "Great Britain": "GB", "Britain": "GB", "England": "GB",
+    "Scotland": "GB", "Wales": "GB", "Northern Ireland": "GB",
+    "USA": "US", "U.S.A.": "US", "America": "US", "United States": "US",
+    "Holland": "NL", "The Netherlands": "NL", "Deutschland": "DE", "Eire": "IE",
+    "Republic of Ireland": "IE", "España": "ES", "Italia": "IT", "Schweiz": "CH",
+    "Österreich": "AT", "South Korea": "KR", "North Korea": "KP", "Russia": "RU",
+}
+COUNTRY_PLACEHOLDERS = ("na",)  # 'N/A' far more often than Namibia, which can be written out
+
+
+def country_key(value: str) -> str:
+    """What `scv.standardise.country_key` makes of a value in SQL: lower-case, accents,
+    apostrophes, punctuation, symbols and spaces gone ('U.S.A.' -> 'usa')."""
+    decomposed = unicodedata.normalize("NFKD", value.lower())
+    return "".join(
+        c for c in decomposed
+        if not unicodedata.combining(c) and not c.isspace() and unicodedata.category(c)[0] not in "PS"
+    )
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> dict[str, str]:
+    """country_key of every ISO 3166-1 code, name, official and common name (from the
+    `pycountry` package, which tracks the ISO tables) and of COUNTRY_ALIASES -> alpha-2.
+
+    A key two countries share is left out: an ambiguous name is no evidence of either;
+    so are placeholders that happen to spell a code.
+    """
+    import pycountry
+
+    candidates: dict[str, set[str]] = defaultdict(set)
+    for country in pycountry.countries:
+        for attribute in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
+            if value := getattr(country, attribute, None):
+                candidates[country_key(value)].add(country.alpha_2)
+    for alias, code in COUNTRY_ALIASES.items():
+        candidates[country_key(alias)] = {code}
+    return {
+        k: next(iter(v)) for k, v in candidates.items()
+        if k and len(v) == 1 and k not in COUNTRY_PLACEHOLDERS
+    }
+
+
+def country_table() -> pa.Table:
+    codes = country_codes()
+    keys = sorted(codes)
+    return pa.table({"key": keys, "alpha2": [codes[k] for k in keys]}, schema=COUNTRY_SCHEMA)

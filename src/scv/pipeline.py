@@ -26,11 +26,20 @@ from scv.ingest import ingest
 from scv.lakehouse import Lakehouse
 from scv.link import link
 from scv.profile import profile
+from scv.pseudonymise import pseudonymisation_key, pseudonymise, publish_pseudonymised
 from scv.report import write_report
+from scv.retention import purge_expired
 from scv.standardise import standardise
 from scv.validate import validate
 
 log = logging.getLogger(__name__)
+
+
+def publish(run: Run) -> None:
+    """Gold, then its pseudonymised copy and the vault (when switched on)."""
+    publish_gold(run)
+    publish_pseudonymised(run)
+
 
 STAGES: list[tuple[str, Callable]] = [
     ("ingest", ingest),
@@ -39,7 +48,8 @@ STAGES: list[tuple[str, Callable]] = [
     ("standardise", standardise),
     ("link", link),
     ("golden", golden),
-    ("publish", publish_gold),
+    ("pseudonymise", pseudonymise),
+    ("publish", publish),
 ]
 CHECK_STAGES = STAGES[:3]  # `scv validate`
 Progress = Callable[[str, str], None]  # (stage, "start" | "done")
@@ -61,6 +71,7 @@ class Run:
     totals: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    pseudonymisation_key: bytes | None = field(default=None, repr=False)  # never logged
 
     def __post_init__(self):
         self.run_id = self.run_id or new_run_id(self.started_at)
@@ -101,8 +112,12 @@ def execute(run: Run, progress: Progress | None = None, stages=None) -> RunResul
     Either way the run's quality report is written."""
     clock = time.perf_counter()
     stage = ""
+    stages = stages or STAGES
+    if run.config.compliance.pseudonymise and any(name == "pseudonymise" for name, _ in stages):
+        # before anything is written: a missing key stops the run with no trace of it
+        run.pseudonymisation_key = pseudonymisation_key(run.config, run.base_dir, run.lakehouse)
     try:
-        for stage, step in stages or STAGES:
+        for stage, step in stages:
             if progress:
                 progress(stage, "start")
             t = time.perf_counter()
@@ -112,6 +127,8 @@ def execute(run: Run, progress: Progress | None = None, stages=None) -> RunResul
                 _check_ledger(run)
             if progress:
                 progress(stage, "done")
+        stage = "retention"
+        purge_expired(run)  # after publishing: only now is every table rid of expired records
     except Exception as err:
         _record(run, "failed", time.perf_counter() - clock, stage, err)
         _report(run)

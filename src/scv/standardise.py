@@ -2,11 +2,12 @@
 
 The cleaning rules are pure functions from a SQL expression to a SQL expression, so
 they run inside the engine and are written once for every engine through its dialect.
-Phone numbers and nicknames need Python libraries: their distinct values are mapped
-once in Python and joined back as lookup tables (scv.lookups).
+Phone numbers, nicknames and country names need Python libraries: their distinct
+values, or the library's table, are joined in as lookup tables (scv.lookups).
 
-Silver keeps an audit trail next to the standardised fields: the raw phone and email
-where they differ from the standardised value, and a flag for each rule that fired.
+Silver keeps an audit trail next to the standardised fields: the raw phone, email,
+postcode and country where they differ from the standardised value, and a flag for
+each rule that fired.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ if TYPE_CHECKING:
 
 SILVER_KEYS = ("record_key", "source", "source_record_id")
 NAME_PARTS = ("name_title", "name_suffix")  # golden fields, split off the names
-MATCH_KEYS = ("first_name_key", "email_key")  # for linkage only
-AUDIT_COLUMNS = ("email_role", "email_invalid", "email_raw", "phone_invalid", "phone_raw")
-DERIVED_COLUMNS = (*NAME_PARTS, *MATCH_KEYS, *AUDIT_COLUMNS)
+ADDRESS_PARTS = ("house_number",)  # golden field, read from the address lines
+MATCH_KEYS = ("first_name_key", "email_key", "postcode_key")  # for linkage only
+AUDIT_COLUMNS = (
+    "email_role", "email_invalid", "email_raw", "phone_invalid", "phone_raw",
+    "postcode_invalid", "postcode_raw", "country_invalid", "country_raw",
+)
+DERIVED_COLUMNS = (*NAME_PARTS, *ADDRESS_PARTS, *MATCH_KEYS, *AUDIT_COLUMNS)
 EARLIEST_BIRTH_DATE = "1900-01-01"
 TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "lord", "lady")
 SUFFIXES = ("jr", "jnr", "sr", "snr", "ii", "iii", "iv", "phd", "md", "esq")
@@ -95,9 +100,85 @@ def raw_if_changed(raw: str, clean: str) -> str:
     return f"case when {raw} is distinct from {clean} then {raw} end"
 
 
-def postcode(d: Dialect, e: str) -> str:
-    e = d.regex_replace_all(f"upper(cast({e} as string))", r"[^0-9A-Z]", "")
+# Outward code (area, district, sub-district) and inward code (sector, unit); GIR 0AA is Girobank's.
+_UK_POSTCODE = r"^([A-Z]{1,2}[0-9][0-9A-Z]?|GIR)([0-9][A-Z]{2})$"
+_US_ZIP = r"^([0-9]{5})(-?([0-9]{4}))?$"  # ZIP or ZIP+4
+POSTCODE_RULES = ("GB", "US")  # countries with a shape rule; others get the generic one
+
+
+def postcode_key(d: Dialect, e: str) -> str:
+    """Upper-case letters and digits only ('sw1a-1aa' -> 'SW1A1AA'): the raw postcode as
+    linkage compares it, valid for its country or not, so a wrong country costs no match."""
+    e = d.regex_replace_all(f"cast({e} as string)", r"[^0-9A-Za-z]", "")
+    return f"nullif(upper({e}), '')"
+
+
+def uk_postcode(d: Dialect, e: str) -> str:
+    """'sw1a1aa' -> 'SW1A 1AA'; NULL unless it has a UK postcode's shape."""
+    c = postcode_key(d, e)
+    outward, inward = d.regex_extract(c, _UK_POSTCODE, 1), d.regex_extract(c, _UK_POSTCODE, 2)
+    return f"case when {d.regex_matches(c, _UK_POSTCODE)} then concat({outward}, ' ', {inward}) end"
+
+
+def us_zip(d: Dialect, e: str) -> str:
+    """'02139', '02139-4307' ('021394307' and ' 02139 - 4307' too); NULL unless a ZIP or ZIP+4."""
+    c = d.regex_replace_all(f"cast({e} as string)", r"\s+", "")
+    zip5, plus4 = d.regex_extract(c, _US_ZIP, 1), d.regex_extract(c, _US_ZIP, 3)
+    return (
+        f"case when {d.regex_matches(c, _US_ZIP)} then "
+        f"case when {plus4} = '' then {zip5} else concat({zip5}, '-', {plus4}) end end"
+    )
+
+
+def generic_postcode(d: Dialect, e: str) -> str:
+    """Upper-case, trimmed, inner whitespace collapsed: no shape is assumed. Accents go
+    and ß is SS first, as the engines upper-case those differently."""
+    e = f"upper(replace({d.unicode_normalise(f'trim(cast({e} as string))')}, 'ß', 'SS'))"
+    e = d.regex_replace_all(e, r"\s+", " ")
     return f"nullif({e}, '')"
+
+
+def postcode(d: Dialect, e: str, country: str) -> str:
+    """The postcode in its country's form: `country` is an SQL expression for the
+    record's ISO alpha-2 country (scv falls back to `standardise.default_country`)."""
+    return (
+        f"case {country} when 'GB' then {uk_postcode(d, e)} when 'US' then {us_zip(d, e)} "
+        f"else {generic_postcode(d, e)} end"
+    )
+
+
+def country_key(d: Dialect, e: str) -> str:
+    """`text` without spaces ('U.S.A.' -> 'usa'), the key of scv.lookups.country_table."""
+    return f"nullif(replace({text(d, e)}, ' ', ''), '')"
+
+
+# Street types written short; St only at the end of the line or before a comma, as
+# 'St. Albans Road' and 'St Mary's Lane' are Saint. Matched between non-alphanumerics.
+STREET_TYPES = {
+    "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane", "dr": "drive", "ct": "court",
+    "pl": "place", "sq": "square", "cres": "crescent", "blvd": "boulevard",
+}
+_EDGE = "[^a-z0-9]"
+_UNITS = r"^(flat|apartment|apt|unit|suite|room)\.? *[0-9a-z]+ *,?"  # 'Flat 3,': not the house
+_HOUSE_NUMBER = r"(^|[\s,])([0-9]+[a-z]?(-[0-9]+[a-z]?)?)[\s,]+[a-z]"
+
+
+def address_line(d: Dialect, e: str) -> str:
+    """As `text`, with street types written out: '12a High St.' -> '12a high street',
+    'Flat 3, 14 Elm Rd' -> 'flat 3 14 elm road', 'St. Albans Rd' -> 'st albans road'."""
+    e = f"lower({d.unicode_normalise(f'cast({e} as string)')})"
+    e = d.regex_replace_all(e, rf"(^|{_EDGE})st\.?\s*(,|$)", " street ,")
+    for short, full in STREET_TYPES.items():
+        e = d.regex_replace_all(e, rf"(^|{_EDGE}){short}\.?({_EDGE}|$)", f" {full} ")
+    return text(d, e)
+
+
+def house_number(d: Dialect, e: str) -> str:
+    """The number of the building: the first number followed by a word, after any flat
+    or unit ('12a High St' -> '12a', 'Flat 3, 14 Elm Rd' -> '14', '12-14 Mill Ln' -> '12-14')."""
+    e = f"trim(lower({d.unicode_normalise(f'cast({e} as string)')}))"
+    e = d.regex_replace_all(e, _UNITS, "")
+    return f"nullif({d.regex_extract(e, _HOUSE_NUMBER, 2)}, '')"
 
 
 def gender(d: Dialect, e: str) -> str:
@@ -169,13 +250,15 @@ def last_token(d: Dialect, e: str) -> str:
 
 
 def field_rules(config: ProjectConfig) -> dict[str, Callable[[Dialect, str], str]]:
-    """Rule per canonical field for a source's raw column. Phones are looked up instead
-    (phone_lookup), and names lose their titles and suffixes in `silver_names_and_keys`."""
+    """Rule per canonical field for a source's raw column. Phones and countries are looked
+    up instead (phone_lookup, country_lookup), postcodes follow the country, and names
+    lose their titles and suffixes in `silver_names_and_keys`."""
     formats = config.standardise.date_formats
     rules: dict[str, Callable[[Dialect, str], str]] = {f: text for f in CANONICAL_FIELDS}
     rules.update(
         email=email,
-        postcode=postcode,
+        address_line_1=address_line,
+        address_line_2=address_line,
         gender=gender,
         full_name=name_in_order,
         date_of_birth=lambda d, e: birth_date(d, e, formats),
@@ -186,8 +269,9 @@ def field_rules(config: ProjectConfig) -> dict[str, Callable[[Dialect, str], str
 
 
 def silver_select(run: Run, name: str, attributes: list[str]) -> str:
-    """One source's valid rows in the canonical schema, each field cleaned on its own,
-    with the raw email and phone alongside for the audit trail."""
+    """One source's valid rows in the canonical schema, each field cleaned on its own
+    (a postcode by its country's rule), with the raw values of rules that can reject
+    alongside for the audit trail."""
     d, source = run.engine.dialect, run.config.sources[name]
     q = d.quote
     mapping = dict(source.columns)
@@ -199,17 +283,30 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     joins = ""
     if "phone" in col:
         cleaned["phone"] = "p.e164"
-        joins = f"left join phone_lookup p on p.raw = {phone_lookup_key(d, col['phone'])}"
+        joins += f" left join phone_lookup p on p.raw = {phone_lookup_key(d, col['phone'])}"
+    country = d.literal(run.config.standardise.default_country)
+    if "country" in col:
+        cleaned["country"] = "c.alpha2"
+        country = f"coalesce(c.alpha2, {country})"
+        joins += f" left join country_lookup c on c.key = {country_key(d, col['country'])}"
+    if "postcode" in col:
+        cleaned["postcode"] = postcode(d, col["postcode"], country)
+    lines = [house_number(d, col[f]) for f in ("address_line_1", "address_line_2") if f in col]
+    house = f"coalesce({', '.join(lines)})" if lines else "null"
     typed = {"date_of_birth": "date", "created_at": d.timestamp_type, "updated_at": d.timestamp_type}
     fields = [f"cast({cleaned[f]} as {typed.get(f, 'string')}) as {q(f)}" for f in CANONICAL_FIELDS]
-    raws = [f"cast({col.get(f, 'null')} as string) as {q(f + '_raw')}" for f in ("email", "phone")]
+    raws = [
+        f"cast({col.get(f, 'null')} as string) as {q(f + '_raw')}"
+        for f in ("email", "phone", "postcode", "country")
+    ]
     attrs = [
         f"cast({f'v.{q(a)}' if a in source.attributes else 'null'} as string) as {q(a)}"
         for a in attributes
     ]
     return f"""select concat({d.literal(name + ':')}, v._record_id) as record_key,
                       {d.literal(name)} as source, v._record_id as source_record_id,
-                      {', '.join(fields + raws + attrs)}, v._batch_id
+                      {', '.join(fields + raws + attrs)},
+                      cast({house} as string) as house_number, v._batch_id
                from {q(f'valid_{name}')} v {joins}"""
 
 
@@ -229,6 +326,11 @@ def silver_names_and_keys(d: Dialect, union: str, attributes: list[str]) -> str:
         "email_raw": raw_if_changed("s.email_raw", "s.email"),
         "phone_invalid": rejected("s.phone_raw", "s.phone"),
         "phone_raw": raw_if_changed("s.phone_raw", "s.phone"),
+        "postcode_key": postcode_key(d, "s.postcode_raw"),
+        "postcode_invalid": rejected("s.postcode_raw", "s.postcode"),
+        "postcode_raw": raw_if_changed("s.postcode_raw", "s.postcode"),
+        "country_invalid": rejected("s.country_raw", "s.country"),
+        "country_raw": raw_if_changed("s.country_raw", "s.country"),
     }
     columns = [*SILVER_KEYS, *CANONICAL_FIELDS, *DERIVED_COLUMNS, *attributes, "_batch_id"]
     inner = ", ".join(f"{derived.get(c, f's.{q(c)}')} as {q(c)}" for c in columns if c != "first_name_key")
@@ -242,7 +344,8 @@ def silver_names_and_keys(d: Dialect, union: str, attributes: list[str]) -> str:
 
 
 def push_lookups(run: Run) -> None:
-    """Engine tables phone_lookup (each distinct raw phone parsed once) and nickname_keys."""
+    """Engine tables phone_lookup (each distinct raw phone parsed once), nickname_keys
+    and country_lookup (names and codes -> ISO alpha-2)."""
     d, q = run.engine.dialect, run.engine.dialect.quote
     distinct = [
         f"select distinct {phone_lookup_key(d, q(s.columns['phone']))} from {q(f'valid_{name}')}"
@@ -253,6 +356,7 @@ def push_lookups(run: Run) -> None:
         "phone_lookup", lookups.phone_lookup(raws, run.config.standardise.default_country)
     )
     run.engine.read_arrow("nickname_keys", lookups.nickname_table())
+    run.engine.read_arrow("country_lookup", lookups.country_table())
 
 
 def standardise(run: Run) -> None:
@@ -260,7 +364,7 @@ def standardise(run: Run) -> None:
     push_lookups(run)
     union = " union all ".join(silver_select(run, name, attributes) for name in run.config.sources)
     run.engine.create("silver_records", silver_names_and_keys(run.engine.dialect, union, attributes))
-    for lookup in ("phone_lookup", "nickname_keys"):
+    for lookup in ("phone_lookup", "nickname_keys", "country_lookup"):
         run.engine.drop(lookup)
     run.engine.publish("silver_records", run.lakehouse, "silver/records", run.run_id)
     for name, n in run.engine.rows(
