@@ -128,6 +128,7 @@ def test_register_holds_no_raw_identifier(two_sources, keyed):
     row = register[0]
     hashes = row.pop("email_hashes") + row.pop("phone_hashes") + row.pop("record_hashes")
     assert len(hashes) == 3 and all(len(h) == 64 and set(h) <= set("0123456789abcdef") for h in hashes)
+    del row["request_id"], row["erased_at"]  # random and clock digits could spell "c1" or "101"
     text = str(row).lower()
     for raw in ("rob.smith", "smith", "c1", "101", "7700900123", "test-key-not-secret"):
         assert raw not in text

@@ -261,6 +261,23 @@ def test_birth_date_is_a_real_past_date(engine, raw, clean):
 
 
 @pytest.mark.parametrize("raw, clean", [
+    ("02/01/1980", date(1980, 2, 1)),
+    ("12.31.1979", date(1979, 12, 31)),
+    ("1980-02-01", date(1980, 2, 1)),
+    ("31/12/1979", None),
+])
+def test_month_first_dates_when_the_project_says_so(engine, raw, clean):
+    formats = Standardise(date_order="mdy").date_formats
+    assert apply(engine, lambda d, e: std.birth_date(d, e, formats), raw) == clean
+
+
+@pytest.mark.parametrize("raw, invalid", [("31/02/1980", True), ("01/02/1980", False), ("", False), (None, False)])
+def test_an_impossible_date_of_birth_is_flagged(engine, raw, invalid):
+    flag = apply(engine, lambda d, e: std.rejected(e, std.birth_date(d, e, FORMATS)), raw)
+    assert flag is invalid
+
+
+@pytest.mark.parametrize("raw, clean", [
     ("John Smith", "john smith"),
     ("SMITH, John", "john smith"),
     ("Mr John Smith", "john smith"),

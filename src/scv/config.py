@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scv.errors import ConfigError
 
@@ -131,10 +131,20 @@ class Linkage(_Strict):
     )
 
 
+DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
+_MONTH_FIRST = {"%d/%m/%Y": "%m/%d/%Y", "%d.%m.%Y": "%m.%d.%Y", "%d-%m-%Y": "%m-%d-%Y",
+                "%d/%m/%y": "%m/%d/%y", "%d-%m-%y": "%m-%d-%y", "%d.%m.%y": "%m.%d.%y"}
+
+
 class Standardise(_Strict):
     date_formats: list[str] = Field(
-        default_factory=lambda: ["%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d"],
+        default_factory=lambda: list(DEFAULT_DATE_FORMATS),
         description="strptime formats tried in order for dates held as text.",
+    )
+    date_order: Literal["dmy", "mdy"] = Field(
+        "dmy",
+        description="How 01/02/1980 reads: dmy (1 February, as in Europe) or mdy (2 January, as "
+        "in the US); mdy turns the day-first formats of date_formats month-first.",
     )
     default_country: str = Field(
         "GB",
@@ -142,6 +152,16 @@ class Standardise(_Strict):
         description="ISO 3166 country code for phone numbers written without a +country code, "
         "and whose postcode rule applies to records without a recognised country.",
     )
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _month_first(cls, data: Any) -> Any:
+        """One place decides the order, so validation, retention and silver read dates alike."""
+        if isinstance(data, dict) and data.get("date_order") == "mdy":
+            formats = data.get("date_formats") or list(DEFAULT_DATE_FORMATS)
+            data = {**data, "date_formats": [_MONTH_FIRST.get(f, f) for f in formats]}
+        return data
 
 
 class Evaluation(_Strict):

@@ -29,6 +29,7 @@ MATCH_KEYS = ("first_name_key", "email_key", "postcode_key")  # for linkage only
 AUDIT_COLUMNS = (
     "email_role", "email_invalid", "email_raw", "phone_invalid", "phone_raw",
     "postcode_invalid", "postcode_raw", "country_invalid", "country_raw",
+    "date_of_birth_invalid", "date_of_birth_raw",
 )
 DERIVED_COLUMNS = (*NAME_PARTS, *ADDRESS_PARTS, *MATCH_KEYS, *AUDIT_COLUMNS)
 EARLIEST_BIRTH_DATE = "1900-01-01"
@@ -297,7 +298,7 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     fields = [f"cast({cleaned[f]} as {typed.get(f, 'string')}) as {q(f)}" for f in CANONICAL_FIELDS]
     raws = [
         f"cast({col.get(f, 'null')} as string) as {q(f + '_raw')}"
-        for f in ("email", "phone", "postcode", "country")
+        for f in ("email", "phone", "postcode", "country", "date_of_birth")
     ]
     attrs = [
         f"cast({f'v.{q(a)}' if a in source.attributes else 'null'} as string) as {q(a)}"
@@ -331,6 +332,10 @@ def silver_names_and_keys(d: Dialect, union: str, attributes: list[str]) -> str:
         "postcode_raw": raw_if_changed("s.postcode_raw", "s.postcode"),
         "country_invalid": rejected("s.country_raw", "s.country"),
         "country_raw": raw_if_changed("s.country_raw", "s.country"),
+        # a date rewritten in ISO form is no loss; only a rejected one keeps its raw text
+        "date_of_birth_invalid": rejected("s.date_of_birth_raw", "s.date_of_birth"),
+        "date_of_birth_raw": f"case when {rejected('s.date_of_birth_raw', 's.date_of_birth')} "
+                             "then s.date_of_birth_raw end",
     }
     columns = [*SILVER_KEYS, *CANONICAL_FIELDS, *DERIVED_COLUMNS, *attributes, "_batch_id"]
     inner = ", ".join(f"{derived.get(c, f's.{q(c)}')} as {q(c)}" for c in columns if c != "first_name_key")
