@@ -45,3 +45,8 @@ PERSONAL_FIELDS = (
     "first_name", "middle_name", "last_name", "full_name", "date_of_birth", "email", "phone",
     "address_line_1", "address_line_2", "postcode",
 )
+
+
+def personal_columns(source) -> set[str]:
+    """The source columns mapped to a personal field: shown only as counts and shapes."""
+    return {col for field, col in source.columns.items() if field in PERSONAL_FIELDS}

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from scv.config import ProjectConfig
 from scv.errors import ConfigError, ScvError
 from scv.lakehouse import Lakehouse
-from scv.quality_tables import PERSONAL_FIELDS
+from scv.quality_tables import personal_columns
 from scv.validate import RELEASES, mask
 
 RELEASE_SCHEMA = pa.schema([
@@ -52,8 +52,7 @@ def show(lake: Lakehouse, config: ProjectConfig, source: str, limit: int = 20,
     table = _table(lake, config, source).slice(0, limit)
     if reveal:
         return table
-    personal = {col for field, col in config.sources[source].columns.items() if field in PERSONAL_FIELDS}
-    for col in personal & set(table.column_names):
+    for col in personal_columns(config.sources[source]) & set(table.column_names):
         masked = [None if v is None else mask(str(v)) for v in table[col].to_pylist()]
         table = table.set_column(table.column_names.index(col), col, pa.array(masked, pa.string()))
     raw = table.column_names.index("_raw_line")

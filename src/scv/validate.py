@@ -21,7 +21,7 @@ from scv.expectations import (
     table_success, unexpected_sql,
 )
 from scv.ingest import rejects_table
-from scv.quality_tables import PERSONAL_FIELDS, VALIDATION_SCHEMA
+from scv.quality_tables import VALIDATION_SCHEMA, personal_columns
 
 if TYPE_CHECKING:
     from scv.pipeline import Run
@@ -40,8 +40,7 @@ def validate(run: Run) -> None:
     for name, source in run.config.sources.items():
         suite = source_suite(name, source, run.base_dir)
         check_columns(name, suite, [c for c, _ in run.engine.columns(f"bronze_{name}")])
-        personal = {col for field, col in source.columns.items() if field in PERSONAL_FIELDS}
-        results += check_source(run, name, suite, personal, releases)
+        results += check_source(run, name, suite, personal_columns(source), releases)
     record_results(run, results)
     stop_on_errors(results)
 
@@ -52,7 +51,8 @@ def check_source(run: Run, name: str, suite: list[Expectation], personal: set[st
     d = run.engine.dialect
     q, lit = d.quote, d.literal
     bronze = f"bronze_{name}"
-    cols = ", ".join(q(c) for c, _ in run.engine.columns(bronze))
+    columns = run.engine.columns(bronze)
+    cols = ", ".join(q(c) for c, _ in columns)
     numbered = f"""select *, row_number() over (
         partition by _record_id, _row_hash order by _ingested_at) as _copy from {q(bronze)}"""
     kept = "(_copy = 1 or _record_id is null)"  # exact copies are held back, not checked
@@ -63,7 +63,7 @@ def check_source(run: Run, name: str, suite: list[Expectation], personal: set[st
                        whole=bronze)
     run.engine.create(f"valid_{name}", f"select {cols} from {q(checked)} where {kept} and _reason is null")
     unparsed = ", ".join(lit(name) if c == "_source" else f"cast(null as {t}) as {q(c)}"
-                         for c, t in run.engine.columns(bronze))
+                         for c, t in columns)
     run.engine.create(
         f"quarantine_{name}",
         f"""select {cols}, coalesce(_reason, 'exact duplicate of another row') as _reason,
