@@ -50,6 +50,14 @@ def test_silver_has_one_canonical_row_per_record(ran):
         "crm:c1", "crm:c2", "crm:c3", "shop:101", "shop:102", "shop:103"]
 
 
+def test_silver_carries_name_match_keys(ran):
+    project, _ = ran
+    rows = {r["record_key"]: r for r in table(project, "silver/records").to_pylist()}
+    assert (rows["crm:c1"]["first_name_phonetic"], rows["crm:c1"]["last_name_phonetic"]) == ("RBRT", "SM0")
+    assert rows["crm:c2"]["first_name_key"] == "elizabeth"
+    assert rows["shop:103"]["first_name"] == "zoe"
+
+
 def test_pairs_carry_weights_and_probabilities(ran):
     project, _ = ran
     pairs = table(project, "silver/pairs")

@@ -27,6 +27,8 @@ def apply(engine, rule, value):
     ("Smith-Jones", "smith jones"),
     ("ZOË", "zoe"),
     ("Mary   Ann", "mary ann"),
+    ("Mary\u00a0Ann", "mary ann"),  # a no-break space pasted from a web page
+    ("Mary\u3000Ann", "mary ann"),  # an ideographic space
     ("Łukasz", "łukasz"),
     ("李", "李"),
     ("...", None),
@@ -134,6 +136,45 @@ def test_nickname_keys(nickname, key):
 
 def test_formal_names_are_their_own_key():
     assert not {"robert", "elizabeth", "thomas", "william"} & set(lookups.nickname_keys())
+
+
+@pytest.mark.parametrize("name, clean", [
+    ("ｊｏｈｎ", "john"),  # full-width letters from an East Asian keyboard
+    ("ﬁona", "fiona"),  # a ligature from a PDF
+    ("ｓｍｉｔｈ－ｊｏｎｅｓ", "smith jones"),  # full-width hyphen
+    ("mary\u2009ann", "mary ann"),  # thin space
+    ("søren", "søren"),  # a letter of its own, not an accented o
+    ("李", "李"),
+    ("robert", "robert"),
+    ("￭", None),  # only a symbol
+])
+def test_names_in_compatibility_form(name, clean):
+    assert lookups.compatible_name(name) == clean
+
+
+@pytest.mark.parametrize("names, same", [
+    (("allen", "alan", "alen"), True),
+    (("smith", "smyth"), True),
+    (("stephen", "steven"), True),
+    (("catherine", "katherine", "kathryn"), True),
+    (("jon", "john"), True),
+    (("smith", "jones"), False),
+    (("robert", "rupert"), False),
+])
+def test_phonetic_keys_group_names_that_sound_alike(names, same):
+    assert (len({lookups.phonetic_key(n) for n in names}) == 1) is same
+
+
+def test_phonetic_key_is_null_for_a_script_metaphone_cannot_code():
+    assert lookups.phonetic_key("李") is None and lookups.phonetic_key(None) is None
+
+
+def test_name_lookup_gives_each_distinct_name_its_clean_form_and_key():
+    table = lookups.name_lookup(["ｊｏｈｎ", "john", "john", None])
+    assert table.to_pylist() == [
+        {"name": "ｊｏｈｎ", "clean": "john", "phonetic": "JN"},
+        {"name": "john", "clean": "john", "phonetic": "JN"},
+    ]
 
 
 @pytest.mark.parametrize("country, raw, clean", [

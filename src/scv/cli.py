@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -193,17 +194,75 @@ def demo(
 def evaluate(
     config: ConfigOption = Path("scv.yaml"),
     truth: Annotated[Path | None, typer.Option(help="CSV/Parquet with source, source_record_id, person_id.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    labels: Annotated[Path | None, typer.Option(
+        help="CSV/Parquet of clerically labelled pairs (Splink's format): source_dataset_l, unique_id_l, "
+             "source_dataset_r, unique_id_r, clerical_match_score. The score is 0/1 or a probability "
+             "(>= 0.5 is a match). Other source names than the project's are allowed with one source.")] = None,
+    curve: Annotated[bool, typer.Option(
+        "--curve", help="Also judge the scored pairs (silver/pairs, before clustering) at thresholds "
+                        "0.01..0.99 and by match weight: precision, recall, the F1-best threshold.")] = False,
+    chart: Annotated[Path | None, typer.Option(
+        help="Write the precision/recall-against-threshold chart to this HTML file (offline, no scripts).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores (and the curve) as JSON.")] = False,
     debug: DebugOption = False,
 ):
-    """Score the customer clusters against the truth (pairwise and B-cubed)."""
+    """Score the customer clusters against the truth (pairwise and B-cubed) or clerical labels."""
     from scv.project import Project
 
-    scores = Project.load(config).evaluate(truth)
+    project = Project.load(config)
+    scores = project.evaluate(truth=truth, labels=labels)
+    found = project.curve(truth=truth, labels=labels, chart=chart) if curve or chart else None
     if as_json:
-        console.print_json(json.dumps(scores.as_dict()))
+        console.print_json(json.dumps(scores.as_dict() | ({"curve": found.as_dict()} if found else {})))
+        return
+    if labels is not None:
+        _print_label_scores(scores)
     else:
         _print_scores(scores)
+    if found and curve:
+        _print_curve(found)
+    if chart:
+        console.print(f"chart: {chart}")
+
+
+def _print_label_scores(scores) -> None:
+    table = Table(title="clusters against clerical labels")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key in ("labels", "labelled_matches", "unknown_record_labels", "true_positives", "false_positives",
+                "false_negatives", "true_negatives"):
+        table.add_row(key.replace("_", " "), f"{getattr(scores, key):,}")
+    for key in ("precision", "recall", "f1"):
+        table.add_row(key, f"{getattr(scores, key):.4f}")
+    console.print(table)
+    for name, source in scores.source_mapping.items():
+        console.print(f"labels' source '{name}' read as source '{source}'")
+
+
+def _print_curve(found) -> None:
+    from scv.curves import compact, format_threshold
+
+    table = Table(title=f"scored pairs against threshold (judged by the {found.judged_by})",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    rows = compact(found)
+    for col in ("threshold", "weight", "pairs ≥", "true", "precision", "recall", "F1"):
+        table.add_column(col, justify="left" if col == "threshold" else "right", no_wrap=True)
+    table.add_column("", min_width=max(len(note) for _, note in rows))
+    for p, note in rows:
+        weight = "—" if p.match_weight is None else f"{p.match_weight:.1f}"
+        table.add_row(format_threshold(p.threshold, 10), weight, f"{p.predicted_pairs:,}",
+                      f"{p.true_positive_pairs:,}", f"{p.precision:.3f}", f"{p.recall:.3f}", f"{p.f1:.3f}", note)
+    console.print(table)
+    best, conf = found.best, found.configured
+    console.print(f"{found.true_pairs:,} true pairs, {found.true_pairs_unscored:,} never scored (not blocked "
+                  "together or below 0.01): recall no threshold reaches")
+    if found.recommended_threshold == conf.threshold:
+        console.print(f"configured linkage.threshold {format_threshold(conf.threshold)} (F1 {conf.f1:.4f} on the "
+                      "scored pairs) does as well as any threshold on the grid")
+        return
+    weight = "" if best.match_weight is None else f", match weight {best.match_weight:.1f}"
+    console.print(f"recommended linkage.threshold {format_threshold(best.threshold)}{weight} (F1 {best.f1:.4f} "
+                  f"on the scored pairs); configured {format_threshold(conf.threshold)} (F1 {conf.f1:.4f})")
 
 
 @app.command()
@@ -321,6 +380,48 @@ def forget(
     for problem in receipt.problems:
         err_console.print(f"[bold red]not erased:[/] {problem}", highlight=False)
     raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
+def explain(
+    record_key_a: Annotated[str, typer.Argument(help="A record key of silver/records (source:record id).")],
+    record_key_b: Annotated[str, typer.Argument(help="The record key to compare it with.")],
+    config: ConfigOption = Path("scv.yaml"),
+    reveal: Annotated[bool, typer.Option("--reveal", help="Show personal data as it is.")] = False,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Write Splink's waterfall chart to this HTML file (self-contained, works offline).")] = None,
+    debug: DebugOption = False,
+):
+    """Why two records were or were not linked: each comparison's level and match weight."""
+    from rich.markup import escape
+
+    from scv.project import Project
+
+    found = Project.load(config).explain(record_key_a, record_key_b, reveal=reveal)
+    table = Table(title=f"{record_key_a} vs {record_key_b} (model of run {found.run_id})")
+    for col in ("comparison", "level", record_key_a, record_key_b, "match weight"):
+        table.add_column(escape(col), justify="right" if col == "match weight" else "left")
+    table.add_row("prior", "odds that two records picked at random match", "", "", f"{found.prior_match_weight:+.2f}")
+    for c in found.comparisons:
+        tf = f" (term frequency {c.tf_adjustment:+.2f})" if c.tf_adjustment else ""
+        table.add_row(c.name, escape(c.level + tf), *(escape(v) if v is not None else "[dim]null[/]"
+                                                      for v in (c.value_a, c.value_b)), f"{c.match_weight:+.2f}")
+    table.add_row("[bold]total", "", "", "", f"[bold]{found.match_weight:+.2f}")
+    console.print(table)
+    console.print(f"match probability [bold]{found.match_probability:.4f}[/] "
+                  f"(pairs are clustered from {found.threshold}); {found.pairs_verdict}")
+    ids = [found.customer_ids.get(k) for k in (record_key_a, record_key_b)]
+    if found.same_customer is None:
+        console.print("no gold/customer_xref entry for both records yet")
+    else:
+        console.print(f"same customer: [bold]{'yes' if found.same_customer else 'no'}[/] ({' / '.join(ids)})")
+    for note in found.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if not reveal:
+        console.print("values are shown as their shape (A letter, 9 digit); --reveal shows them")
+    if html:
+        console.print(f"waterfall chart: {found.write_html(html)}")
 
 
 @app.command()

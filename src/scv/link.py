@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
@@ -22,8 +23,27 @@ PRIOR_RECALL = 0.5  # share of true matches the deterministic rules are assumed 
 FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
 LINK_FIELDS = (
     "first_name", "last_name", "date_of_birth", "email", "phone_key",
-    "postcode", "address_line_1", "city", "gender",
+    "postcode", "address_line_1", "city", "gender", "first_name_phonetic", "last_name_phonetic",
 )
+# Match keys from standardisation, compared as levels of their name's comparison.
+NAME_KEYS = {"first_name": ("first_name_key", "first_name_phonetic"), "last_name": ("last_name_phonetic",)}
+
+
+def name_comparison(name: str):
+    """Exact (term-frequency adjusted), close spelling, then the same formal name
+    (Bob, Robert) and the same sound (Allen, Alan) before weaker similarity: a
+    nickname or a phonetic match is evidence Jaro-Winkler alone misses."""
+    levels = [
+        cll.NullLevel(name),
+        cll.ExactMatchLevel(name).configure(tf_adjustment_column=name),
+        cll.JaroWinklerLevel(name, 0.92),
+        *(cll.ExactMatchLevel(key) for key in NAME_KEYS[name]),
+        cll.ColumnsReversedLevel("first_name", "last_name"),
+        cll.JaroWinklerLevel(name, 0.88),
+        cll.JaroWinklerLevel(name, 0.7),
+        cll.ElseLevel(),
+    ]
+    return cl.CustomComparison(levels, output_column_name=name)
 
 
 def comparisons(fields: set[str]) -> list:
@@ -31,7 +51,7 @@ def comparisons(fields: set[str]) -> list:
     found = []
     for name in ("first_name", "last_name"):
         if name in fields:
-            found.append(cl.NameComparison(name).configure(term_frequency_adjustments=True))
+            found.append(name_comparison(name))
     if "date_of_birth" in fields:
         found.append(cl.DateOfBirthComparison("date_of_birth", input_is_string=False))
     if "email" in fields:
@@ -69,6 +89,7 @@ def _blocking_rules(fields: set[str]) -> list[tuple[str, ...]]:
     return _rules(
         [
             ("first_name", "last_name"),
+            ("first_name_phonetic", "last_name_phonetic"),
             ("email",),
             ("phone_key",),
             ("date_of_birth",),
@@ -117,7 +138,8 @@ def link_input_sql(run: Run, source: str) -> str:
     # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
     # address (info@) says nothing about the person. E.164 ends in the national number.
     # A postcode is compared as its letters and digits, valid for the country or not.
-    return f"""select record_key, source, first_name, last_name, date_of_birth,
+    return f"""select record_key, source, first_name, last_name,
+                      first_name_key, first_name_phonetic, last_name_phonetic, date_of_birth,
                       case when not email_role then email_key end as email,
                       substr(phone, -10) as phone_key,
                       postcode_key as postcode, address_line_1, city, gender
@@ -202,15 +224,21 @@ def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
         max_pairs=run.config.linkage.max_pairs_for_u, seed=seed,
         min_count_per_level=None, num_chunks=1))
     for rule in em_rules(fields):
-        _attempt(run, f"EM blocked on {', '.join(rule)}", lambda rule=rule: (
-            training.estimate_parameters_using_expectation_maximisation(block_on(*rule))))
+        # Splink drops the session's blocked-on comparisons from the linker's own model
+        # before it trains; a failed session would leave them dropped, so restore them.
+        before = settings.core_model_settings.copy()
+        if not _attempt(run, f"EM blocked on {', '.join(rule)}", lambda rule=rule: (
+                training.estimate_parameters_using_expectation_maximisation(block_on(*rule)))):
+            settings.core_model_settings = before
 
 
-def _attempt(run: Run, step: str, action) -> None:
+def _attempt(run: Run, step: str, action) -> bool:
     try:
         action()
+        return True
     except Exception as err:  # noqa: BLE001 - Splink raises many types on degenerate data
         run.warn(f"linkage training step '{step}' skipped on this data ({type(err).__name__})")
+        return False
 
 
 def _singletons(run: Run) -> None:

@@ -1,7 +1,8 @@
 """Rules that need a Python library, run once per distinct value and joined back in SQL.
 
-Phone numbers need libphonenumber's numbering plans and first names a nickname table:
-neither is expressible as engine SQL. The stage pulls the distinct raw values out
+Phone numbers need libphonenumber's numbering plans, first names a nickname table and
+names their Metaphone keys and Unicode compatibility forms: none is expressible as
+engine SQL on both engines. The stage pulls the distinct raw values out
 (`engine.rows`), these pure functions map them, and the result goes back to the engine
 as a small lookup table (`engine.read_arrow`), so DuckDB and Spark join the same table.
 """
@@ -13,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 
+import jellyfish
 import phonenumbers
 import pyarrow as pa
 
@@ -82,6 +84,41 @@ def nickname_table() -> pa.Table:
     keys = nickname_keys()
     names = sorted(keys)
     return pa.table({"name": names, "name_key": [keys[n] for n in names]}, schema=NICKNAME_SCHEMA)
+
+
+NAME_LOOKUP_SCHEMA = pa.schema([("name", pa.string()), ("clean", pa.string()), ("phonetic", pa.string())])
+_APOSTROPHES = "'’`"
+
+
+def compatible_name(name: str) -> str | None:
+    """A cleaned name in Unicode compatibility form (NFKC), case-folded: the engines'
+    cleaning composes (NFC) and strips accents but leaves full-width letters, ligatures
+    and the like, which NFKC maps to plain ones ('ｊｏｈｎ' -> 'john', 'ﬁona' -> 'fiona').
+    Then as `scv.standardise.text`: accents, apostrophes, punctuation and symbols go."""
+    if name.isascii():
+        return name
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name).casefold())
+    kept = "".join(
+        " " if unicodedata.category(c)[0] in "PSZ" else c
+        for c in decomposed if not unicodedata.combining(c) and c not in _APOSTROPHES
+    )
+    return " ".join(unicodedata.normalize("NFC", kept).split()) or None
+
+
+def phonetic_key(name: str | None) -> str | None:
+    """The Metaphone code of a cleaned name ('allen', 'alan' -> 'ALN'; 'smyth' -> 'SM0'),
+    for blocking and a sounds-alike level; None for a name in a script it cannot code."""
+    return (jellyfish.metaphone(name) or None) if name else None
+
+
+def name_lookup(names: Iterable[str | None]) -> pa.Table:
+    """name -> its compatible form and that form's phonetic key, for each distinct name."""
+    names = [n for n in dict.fromkeys(names) if n is not None]
+    clean = [compatible_name(n) for n in names]
+    return pa.table(
+        {"name": names, "clean": clean, "phonetic": [phonetic_key(c) for c in clean]},
+        schema=NAME_LOOKUP_SCHEMA,
+    )
 
 
 COUNTRY_SCHEMA = pa.schema([("key", pa.string()), ("alpha2", pa.string())])

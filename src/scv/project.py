@@ -12,10 +12,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scv.config import ProjectConfig, load_config
+from scv.curve_chart import write_chart
+from scv.curves import Curve, threshold_curve
 from scv.engine import Engine, create_engine
 from scv.erasure import Identifier, Receipt, forget
 from scv.errors import ConfigError, ScvError
-from scv.evaluate import Scores, score
+from scv.explain import Explanation, explain
+from scv.evaluate import LabelScores, Scores, open_file, read_labels, score, score_labels
 from scv.lakehouse import Lakehouse, TableInfo, is_uri
 from scv.pipeline import CHECK_STAGES, Progress, Run, RunResult, execute
 
@@ -93,14 +96,42 @@ class Project:
         who = Identifier(email=email, phone=phone, source=source, record_id=id, customer_id=customer_id)
         return forget(self.lakehouse, self.config, self.base_dir, who, dry_run=dry_run)
 
-    def evaluate(self, truth: str | Path | None = None) -> Scores:
-        """Score gold/customer_xref against a truth file or the configured truth column."""
-        lake = self.lakehouse
-        if not lake.exists("gold/customer_xref"):
-            raise ScvError("no gold/customer_xref yet: run `scv run` first")
-        xref = lake.read_table("gold/customer_xref").select(["record_key", "customer_id"])
+    def evaluate(self, truth: str | Path | None = None, labels: str | Path | None = None) -> Scores | LabelScores:
+        """Score gold/customer_xref against a truth file, the configured truth column, or
+        clerical labels (pairs judged 0/1 or by a probability; see `scv.evaluate.read_labels`)."""
+        _one_of(truth, labels)
+        judged = read_labels(labels, list(self.config.sources)) if labels is not None else None
+        xref = self._xref().select(["record_key", "customer_id"])
         predicted = xref.rename_columns(["record_key", "cluster"])
+        if judged is not None:
+            return score_labels(predicted, judged)
         return score(predicted, self._truth(truth))
+
+    def curve(self, truth: str | Path | None = None, labels: str | Path | None = None,
+              chart: str | Path | None = None) -> Curve:
+        """Precision and recall of the scored pairs (silver/pairs) against the match threshold,
+        the F1-best threshold and the configured one; `chart` writes them as an HTML file."""
+        _one_of(truth, labels)
+        judge = ({"labels": read_labels(labels, list(self.config.sources))} if labels is not None
+                 else {"truth": self._truth(truth)})
+        xref = self._xref()
+        if not self.lakehouse.exists("silver/pairs"):
+            raise ScvError("no silver/pairs yet: run `scv run` first")
+        result = threshold_curve(self.lakehouse.read("silver/pairs"), xref,
+                                 configured=self.config.linkage.threshold, **judge)
+        if chart is not None:
+            write_chart(result, chart)
+        return result
+
+    def _xref(self) -> pa.Table:
+        if not self.lakehouse.exists("gold/customer_xref"):
+            raise ScvError("no gold/customer_xref yet: run `scv run` first")
+        return self.lakehouse.read_table("gold/customer_xref")
+
+    def explain(self, record_key_a: str, record_key_b: str, *, reveal: bool = False) -> Explanation:
+        """Why two records were or were not linked: the pair scored again with the last run's
+        model, weight by weight. Personal values appear as their shape unless `reveal`."""
+        return explain(self, record_key_a, record_key_b, reveal=reveal)
 
     def _truth(self, truth: str | Path | None) -> pa.Table:
         if truth is not None:
@@ -123,16 +154,13 @@ class Project:
         return pa.concat_tables(parts)
 
 
-def read_truth_file(path: str | Path) -> pa.Table:
-    import duckdb
+def _one_of(truth, labels) -> None:
+    if truth is not None and labels is not None:
+        raise ConfigError("give --truth or --labels, not both")
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"--truth: no such file {path}")
-    con = duckdb.connect()
-    reader = "read_parquet" if path.suffix in (".parquet", ".pq") else "read_csv"
-    extra = ", all_varchar = true" if reader == "read_csv" else ""
-    rel = con.sql(f"select * from {reader}(?{extra})", params=[str(path)])
+
+def read_truth_file(path: str | Path) -> pa.Table:
+    con, rel = open_file("--truth", path)
     missing = [c for c in TRUTH_COLUMNS if c not in rel.columns]
     if missing:
         raise ConfigError(

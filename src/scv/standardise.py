@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 SILVER_KEYS = ("record_key", "source", "source_record_id")
 NAME_PARTS = ("name_title", "name_suffix")  # golden fields, split off the names
 ADDRESS_PARTS = ("house_number",)  # golden field, read from the address lines
-MATCH_KEYS = ("first_name_key", "email_key", "postcode_key")  # for linkage only
+# for linkage only: nickname-resolved first name, Metaphone codes of the names
+MATCH_KEYS = ("first_name_key", "first_name_phonetic", "last_name_phonetic", "email_key", "postcode_key")
+NAME_KEYS = ("first_name_key", "first_name_phonetic", "last_name_phonetic")  # from scv.lookups.name_lookup
 AUDIT_COLUMNS = (
     "email_role", "email_invalid", "email_raw", "phone_invalid", "phone_raw",
     "postcode_invalid", "postcode_raw", "country_invalid", "country_raw",
@@ -52,7 +54,7 @@ def text(d: Dialect, e: str) -> str:
     e = f"lower({d.unicode_normalise(f'cast({e} as string)')})"
     e = d.regex_replace_all(e, r"['’`]", "")
     e = d.regex_replace_all(e, r"[\p{P}\p{S}]", " ")
-    e = d.regex_replace_all(e, r"\s+", " ")
+    e = d.regex_replace_all(e, r"[\s\p{Z}]+", " ")  # RE2's \s is ASCII only: no-break spaces too
     return f"nullif(trim({e}), '')"
 
 
@@ -312,7 +314,8 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
 
 
 def silver_names_and_keys(d: Dialect, union: str, attributes: list[str]) -> str:
-    """Titles and suffixes split off the names, match keys and audit flags, over `union`."""
+    """Titles and suffixes split off the names, match keys and audit flags, over `union`.
+    The name keys come after, from the cleaned names (`with_name_keys`)."""
     q = d.quote
     full = without_suffix(d, without_title(d, "s.full_name"))
     derived = {
@@ -337,15 +340,43 @@ def silver_names_and_keys(d: Dialect, union: str, attributes: list[str]) -> str:
         "date_of_birth_raw": f"case when {rejected('s.date_of_birth_raw', 's.date_of_birth')} "
                              "then s.date_of_birth_raw end",
     }
-    columns = [*SILVER_KEYS, *CANONICAL_FIELDS, *DERIVED_COLUMNS, *attributes, "_batch_id"]
-    inner = ", ".join(f"{derived.get(c, f's.{q(c)}')} as {q(c)}" for c in columns if c != "first_name_key")
-    outer = ", ".join(
-        "coalesce(k.name_key, n.first_name) as first_name_key" if c == "first_name_key" else f"n.{q(c)}"
-        for c in columns
-    )
-    return f"""select {outer}
-               from (select {inner} from ({union}) s) n
-               left join nickname_keys k on k.name = n.first_name"""
+    columns = [c for c in silver_columns(attributes) if c not in NAME_KEYS]
+    selected = ", ".join(f"{derived.get(c, f's.{q(c)}')} as {q(c)}" for c in columns)
+    return f"select {selected} from ({union}) s"
+
+
+def silver_columns(attributes: list[str]) -> list[str]:
+    return [*SILVER_KEYS, *CANONICAL_FIELDS, *DERIVED_COLUMNS, *attributes, "_batch_id"]
+
+
+NON_ASCII = r"[^\x00-\x7f]"
+
+
+def distinct_names_sql(d: Dialect, table: str) -> str:
+    """The names `with_name_keys` looks up: every first and last name, and the full
+    names that NFKC may change."""
+    return f"""select first_name from {table} union select last_name from {table}
+               union select full_name from {table} where {d.regex_matches('full_name', NON_ASCII)}"""
+
+
+def with_name_keys(d: Dialect, table: str, attributes: list[str]) -> str:
+    """`table` with names in compatibility form (NFKC) and their keys from `name_lookup`:
+    first_name_key is the nickname-resolved first name, the phonetic keys Metaphone codes."""
+    q = d.quote
+    replaced = {
+        "first_name": "f.clean",
+        "last_name": "l.clean",
+        "full_name": "case when u.name is null then n.full_name else u.clean end",
+        "first_name_key": "coalesce(k.name_key, f.clean)",
+        "first_name_phonetic": "f.phonetic",
+        "last_name_phonetic": "l.phonetic",
+    }
+    columns = ", ".join(f"{replaced.get(c, f'n.{q(c)}')} as {q(c)}" for c in silver_columns(attributes))
+    return f"""select {columns} from {table} n
+               left join name_lookup f on f.name = n.first_name
+               left join name_lookup l on l.name = n.last_name
+               left join name_lookup u on u.name = n.full_name
+               left join nickname_keys k on k.name = f.clean"""
 
 
 def push_lookups(run: Run) -> None:
@@ -365,12 +396,16 @@ def push_lookups(run: Run) -> None:
 
 
 def standardise(run: Run) -> None:
+    d = run.engine.dialect
     attributes = list(dict.fromkeys(a for s in run.config.sources.values() for a in s.attributes))
     push_lookups(run)
     union = " union all ".join(silver_select(run, name, attributes) for name in run.config.sources)
-    run.engine.create("silver_records", silver_names_and_keys(run.engine.dialect, union, attributes))
-    for lookup in ("phone_lookup", "nickname_keys", "country_lookup"):
-        run.engine.drop(lookup)
+    run.engine.create("silver_names", silver_names_and_keys(d, union, attributes))
+    names = [n for n, in run.engine.rows(distinct_names_sql(d, "silver_names"))]
+    run.engine.read_arrow("name_lookup", lookups.name_lookup(names))
+    run.engine.create("silver_records", with_name_keys(d, "silver_names", attributes))
+    for table in ("phone_lookup", "nickname_keys", "country_lookup", "name_lookup", "silver_names"):
+        run.engine.drop(table)
     run.engine.publish("silver_records", run.lakehouse, "silver/records", run.run_id)
     for name, n in run.engine.rows(
         "select source, count(*) from silver_records group by source"

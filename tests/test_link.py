@@ -1,0 +1,63 @@
+"""Linkage: the model scv derives from the data, and what its levels make of real pairs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import CRM_CSV, SHOP_CSV, TWO_SOURCES_YAML, write_project
+from scv import Project
+
+PEOPLE_YAML = """\
+    lakehouse: ./lakehouse
+    sources:
+      people:
+        path: people.csv
+        id: id
+        columns: {first_name: first, last_name: last, date_of_birth: dob, city: city}
+"""
+# Pairs of one person written two ways, among unrelated people so that EM has data.
+PEOPLE_CSV = "id,first,last,dob,city\n" + "\n".join([
+    "1,Bob,Smith,1980-02-01,Leeds",
+    "2,Robert,Smith,1980-02-01,Leeds",
+    "3,Philip,Turing,1962-06-23,York",
+    "4,Filip,Turing,1962-06-23,York",
+    "5,Brown,Leo,1988-05-11,Hull",
+    "6,Leo,Brown,1988-05-11,Hull",
+    *(f"{10 + i},Name{chr(97 + i % 26)}{i},Family{i},19{50 + i % 40}-0{1 + i % 9}-1{i % 9},Town{i % 7}"
+      for i in range(60)),
+])
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory) -> Project:
+    project = Project.load(write_project(tmp_path_factory.mktemp("people"), PEOPLE_YAML, {"people.csv": PEOPLE_CSV}))
+    project.run()
+    return project
+
+
+def first_name_level(project: Project, a: str, b: str) -> str:
+    return {c.name: c.level for c in project.explain(a, b).comparisons}["first_name"]
+
+
+def test_a_nickname_matches_on_its_formal_name(people):
+    assert "first_name_key" in first_name_level(people, "people:1", "people:2")
+
+
+def test_names_that_sound_alike_match_on_their_phonetic_key(people):
+    assert "first_name_phonetic" in first_name_level(people, "people:3", "people:4")
+
+
+def test_first_and_last_name_swapped_is_a_level_of_its_own(people):
+    level = first_name_level(people, "people:5", "people:6")
+    assert "first_name" in level and "last_name" in level and "Exact" not in level
+
+
+def test_a_training_step_that_fails_leaves_its_comparisons_in_the_model(tmp_path):
+    project = Project.load(write_project(tmp_path, TWO_SOURCES_YAML, {"crm.csv": CRM_CSV, "shop.csv": SHOP_CSV}))
+    result = project.run()
+
+    assert any("EM blocked on date_of_birth" in w for w in result.warnings)
+    model = json.loads((project.lakehouse.root / "models" / f"{result.run_id}.json").read_text())
+    assert "date_of_birth" in {c["output_column_name"] for c in model["comparisons"]}
