@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
 from conftest import CRM_CSV, SHOP_CSV, TWO_SOURCES_YAML, write_project
 from scv import Project
+from scv.link import reestimate_prior
 
 PEOPLE_YAML = """\
     lakehouse: ./lakehouse
@@ -61,3 +63,22 @@ def test_a_training_step_that_fails_leaves_its_comparisons_in_the_model(tmp_path
     assert any("EM blocked on date_of_birth" in w for w in result.warnings)
     model = json.loads((project.lakehouse.root / "models" / f"{result.run_id}.json").read_text())
     assert "date_of_birth" in {c["output_column_name"] for c in model["comparisons"]}
+
+
+def test_the_prior_is_reestimated_from_the_evidence_of_the_scored_pairs():
+    # 1,000 pairs with overwhelming evidence of a match among 1,000,000 pairs: whatever
+    # the rules guessed, about 1 pair in 1,000 matches.
+    for guess in (1e-6, 1e-4, 1e-2):
+        assert reestimate_prior([(40.0, 1000), (-20.0, 5000)], guess, 1e6) == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_the_prior_stands_when_too_few_pairs_were_scored():
+    assert reestimate_prior([], 1e-4, 1e6) == 1e-4
+    assert reestimate_prior([(40.0, 10)], 1e-4, 1e6) == 1e-4
+
+
+def test_pairs_and_clusters_use_the_reestimated_prior(people):
+    model = json.loads(people.lakehouse.root.joinpath("models").glob("*.json").__next__().read_text())
+    prior = model["probability_two_random_records_match"]
+    explained = people.explain("people:1", "people:2")
+    assert explained.prior_match_weight == pytest.approx(math.log2(prior / (1 - prior)))

@@ -9,6 +9,7 @@ so the same code serves DuckDB and Spark.
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
 import splink.comparison_level_library as cll
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
 PRIOR_RECALL = 0.5  # share of true matches the deterministic rules are assumed to find
+MIN_PAIRS_TO_REESTIMATE = 100  # fewer scored pairs are too small a sample to re-estimate the prior
 FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
 LINK_FIELDS = (
     "first_name", "last_name", "date_of_birth", "email", "phone_key",
@@ -189,19 +191,60 @@ def _link_with_splink(run: Run, total: int) -> None:
     linker = Linker(inputs if len(inputs) > 1 else inputs[0], settings, log_level=logging.ERROR)
     train(linker, fields, run, total)
     predictions = linker.inference.predict(threshold_match_probability=PAIRS_FLOOR)
+    shift = calibrate_prior(run, linker, predictions.physical_name, total)
     run.engine.create(
         "pairs",
-        f"""select record_key_l, record_key_r,
-                   match_weight, match_probability
+        f"""select record_key_l, record_key_r, match_weight + {shift!r} as match_weight,
+                   1 / (1 + pow(2, -(match_weight + {shift!r}))) as match_probability
             from {predictions.physical_name}""",
     )
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=run.config.linkage.threshold
+        predictions, threshold_match_weight=weight(run.config.linkage.threshold) - shift
     )
     run.engine.create(
         "clusters", f"select record_key, cluster_id from {clusters.physical_name}"
     )
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
+
+
+def weight(probability: float) -> float:
+    """A match probability as a match weight (log2 of the odds)."""
+    return math.log2(probability / (1 - probability))
+
+
+def reestimate_prior(bayes_factors: list[tuple[float, int]], prior: float, total_pairs: float) -> float:
+    """The share of all record pairs that match, given the scored pairs' Bayes factors.
+
+    `bayes_factors` is (log2 Bayes factor, pairs) of the scored pairs. With m and u held,
+    EM on the prior alone: the prior is the expected number of matches over all pairs,
+    the expectation taken at the prior itself, until it stops moving. The deterministic
+    rules' prior assumes how many matches they find; this one lets the evidence say.
+    Below MIN_PAIRS_TO_REESTIMATE scored pairs the prior stands.
+    """
+    if total_pairs < 1 or sum(n for _, n in bayes_factors) < MIN_PAIRS_TO_REESTIMATE:
+        return prior
+    for _ in range(200):
+        odds = prior / (1 - prior)
+        expected = sum(n / (1 + 1 / (odds * 2 ** min(bf, 1000))) for bf, n in bayes_factors)
+        updated = min(max(expected / total_pairs, 1e-12), 0.5)
+        if abs(math.log2(updated) - math.log2(prior)) < 1e-6:
+            return updated
+        prior = updated
+    return prior
+
+
+def calibrate_prior(run: Run, linker: Linker, predictions: str, total: int) -> float:
+    """Re-estimate the model's prior from the pairs it scored; returns the change in
+    match weight every pair gets (and the clustering threshold loses)."""
+    settings = linker._settings_obj
+    prior = settings._probability_two_random_records_match
+    w0 = weight(prior)
+    histogram = run.engine.rows(
+        f"select round(match_weight - {w0!r}, 2), count(*) from {predictions} group by 1")
+    calibrated = reestimate_prior([(float(b), n) for b, n in histogram], prior, total * (total - 1) / 2)
+    settings._probability_two_random_records_match = calibrated
+    run.linkage_facts.update(prior_from_rules=prior, prior=calibrated)
+    return weight(calibrated) - w0
 
 
 def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
