@@ -24,6 +24,28 @@ customer_id,first_name,last_name,email,phone,post_code,updated_at
 103,Zoë,Clark,zoe@example.com,07700900999,E1 6AN,2024-06-02
 """
 
+# Real rows of RLdata10000 (R package RecordLinkage): names in two parts, birth date as
+# year, month and day; 272 has month 19, 1736 and 3204 are one person.
+PARTS_CSV = """\
+rec_id,ent_id,fname_c1,fname_c2,lname_c1,lname_c2,by,bm,bd
+1,3606,FRANK,,MUELLER,,1967,9,27
+23,4352,CARSTEN,,MUELLER,WAGNER,1957,5,27
+272,3597,GUENTHER,HELMUT,BRAUN,,1950,19,5
+1736,1004,WOLFGANG,BERND,MAIER,,1928,2,6
+3204,1004,WOLFGASNG,BERND,MAIER,,1928,2,6
+"""
+PARTS_YAML = """\
+    lakehouse: ./lakehouse
+    sources:
+      people:
+        path: people.csv
+        id: rec_id
+        columns:
+          first_name: [fname_c1, fname_c2]
+          last_name: [lname_c1, lname_c2]
+          date_of_birth: [by, bm, bd]
+    """
+
 
 @pytest.fixture(scope="session")
 def spark_engine(tmp_path_factory):

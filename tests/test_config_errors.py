@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from conftest import CRM_CSV, SHOP_CSV, TWO_SOURCES_YAML, write_project
+from conftest import CRM_CSV, PARTS_CSV, PARTS_YAML, SHOP_CSV, TWO_SOURCES_YAML, write_project
 from scv.cli import app
 
 runner = CliRunner()
@@ -99,3 +99,27 @@ def test_errors_carry_no_personal_data(tmp_path):
     result = run_with(tmp_path, TWO_SOURCES_YAML.replace("email: emailaddress1", "email: emailaddress"))
     for value in ("Robert", "Smith", "example.com", "07700"):
         assert value not in result.stderr
+
+
+def parts_error(tmp_path, old, new) -> str:
+    """The error line of a run of the RLdata-like project with `old` in scv.yaml made `new`."""
+    result = run_with(tmp_path, PARTS_YAML.replace(old, new), {"people.csv": PARTS_CSV})
+    assert result.exit_code == 2
+    return error_line(result)
+
+
+def test_a_column_listed_for_a_field_must_be_in_the_file(tmp_path):
+    line = parts_error(tmp_path, "[fname_c1, fname_c2]", "[fname_c1, fname_c3]")
+    assert line.startswith("error: sources.people.columns.first_name: column 'fname_c3' is not in people.csv")
+    assert "did you mean 'fname_c2'?" in line
+
+
+def test_a_date_from_parts_takes_year_month_and_day(tmp_path):
+    line = parts_error(tmp_path, "[by, bm, bd]", "[by, bm]")
+    assert "sources.people.columns: date_of_birth: a date from parts takes three columns" in line
+    assert "year, month and day in that order, not 2 (by, bm)" in line
+
+
+def test_email_and_phone_are_one_column_each(tmp_path):
+    line = parts_error(tmp_path, "date_of_birth: [by, bm, bd]", "email: [fname_c1, lname_c1]")
+    assert "sources.people.columns: email: give one column, not 2" in line

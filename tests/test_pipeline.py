@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from conftest import CRM_CSV, ENGINES, SHOP_CSV, TWO_SOURCES_YAML, write_project
+from conftest import CRM_CSV, ENGINES, PARTS_CSV, PARTS_YAML, SHOP_CSV, TWO_SOURCES_YAML, write_project
 from scv import Project, StageFailed, pipeline
 from scv.config import CANONICAL_FIELDS
 
@@ -221,6 +222,27 @@ def test_sources_in_parquet_json_lines_delta_and_many_files(tmp_path, engine, re
     result = Project.load(config, engine=engine).run()
     assert result.per_source == {s: {"ingested": 2, "quarantined": 0, "silver": 2} for s in ("pq", "js", "dl", "parts")}
     assert result.customers == 2
+
+
+def test_names_and_dates_of_birth_built_from_several_columns(tmp_path):
+    """RLdata10000's layout maps with no code: name parts joined, year, month, day a date."""
+    project = Project.load(write_project(tmp_path, PARTS_YAML, {"people.csv": PARTS_CSV}))
+    result = project.run()
+    rows = {r["source_record_id"]: r for r in table(project, "silver/records").to_pylist()}
+    assert [(rows[i]["first_name"], rows[i]["last_name"], rows[i]["date_of_birth"]) for i in ("1", "23", "1736")] == [
+        ("frank", "mueller", date(1967, 9, 27)),
+        ("carsten", "mueller wagner", date(1957, 5, 27)),
+        ("wolfgang bernd", "maier", date(1928, 2, 6)),
+    ]
+    born = rows["272"]  # month 19
+    assert (born["date_of_birth"], born["date_of_birth_invalid"], born["date_of_birth_raw"]) == (None, True, "1950-19-5")
+    assert (rows["1"]["date_of_birth_invalid"], rows["1"]["date_of_birth_raw"]) == (False, None)
+    # the built-in checks read one column each: fields from parts are checked in silver
+    checks = [r["column"] for r in table(project, "audit/validation_results").to_pylist() if r["source"] == "people"]
+    assert checks == ["rec_id", "rec_id"]
+    personal = {r["column"] for r in table(project, "audit/profiles").to_pylist() if r["personal"]}
+    assert personal == {"fname_c1", "fname_c2", "lname_c1", "lname_c2", "by", "bm", "bd"}
+    assert result.silver == 5
 
 
 def test_fake_1000_links_with_high_precision(fake_1000):

@@ -318,6 +318,45 @@ def test_an_impossible_date_of_birth_is_flagged(engine, raw, invalid):
     assert flag is invalid
 
 
+def apply_parts(engine, field, rule, parts):
+    """`rule` over `field` built from one row's source columns: (clean, flagged, raw text)."""
+    columns = {f"p{i}": pa.array([p], pa.string()) for i, p in enumerate(parts)}
+    engine.read_arrow("v", pa.table(columns))
+    value, raw = std.from_parts(engine.dialect, field, list(columns))
+    clean = rule(engine.dialect, value)
+    return engine.rows(f"select {clean}, {std.rejected(raw, clean)}, {raw} from v")[0]
+
+
+@pytest.mark.parametrize("parts, name", [
+    (("WOLFGANG", "BERND"), "wolfgang bernd"),
+    (("FRANK", None), "frank"),
+    (("FRANK", " "), "frank"),
+    ((None, "MUELLER"), "mueller"),
+    (("CARSTEN", "", "MUELLER-WAGNER"), "carsten mueller wagner"),
+    ((None, None), None),
+])
+def test_a_name_from_parts_joins_them_with_a_space(engine, parts, name):
+    assert apply_parts(engine, "first_name", std.text, parts)[0] == name
+
+
+@pytest.mark.parametrize("parts, clean, invalid, raw", [
+    (("1967", "9", "27"), date(1967, 9, 27), False, "1967-9-27"),
+    (("1928", "02", "06"), date(1928, 2, 6), False, "1928-02-06"),
+    ((" 1967.0", "9.0", "27"), date(1967, 9, 27), False, "1967.0-9.0-27"),  # from float columns
+    (("1950", "19", "5"), None, True, "1950-19-5"),
+    (("1980", "2", "31"), None, True, "1980-2-31"),
+    (("1949", "0", "13"), None, True, "1949-0-13"),
+    (("2001", "12", "164"), None, True, "2001-12-164"),
+    (("67", "9", "27"), None, True, "67-9-27"),
+    (("1967", None, "27"), None, True, "1967--27"),
+    ((None, "", None), None, False, None),
+])
+def test_a_date_from_year_month_and_day(engine, parts, clean, invalid, raw):
+    """Impossible dates become null and are flagged, as a single column's would be."""
+    birth_date = lambda d, e: std.birth_date(d, e, FORMATS)  # noqa: E731
+    assert apply_parts(engine, "date_of_birth", birth_date, parts) == (clean, invalid, raw)
+
+
 @pytest.mark.parametrize("raw, clean", [
     ("John Smith", "john smith"),
     ("SMITH, John", "john smith"),
@@ -398,3 +437,30 @@ def test_rules_agree_on_both_engines(spark_engine, rule, values):
 def apply_all(engine, rule, values):
     engine.read_arrow("vs", pa.table({"i": range(len(values)), "x": pa.array(values, pa.string())}))
     return engine.rows(f"select i, {rule(engine.dialect, 'x')} from vs order by i")
+
+
+@pytest.mark.spark
+def test_fields_from_parts_agree_on_both_engines(spark_engine):
+    """Names and dates built from several columns, typed as CSV text or as Parquet numbers."""
+    parts = pa.table({
+        "i": range(6),
+        "f1": ["WOLFGANG", "FRANK", None, " ", "Zoë", None],
+        "f2": ["BERND", None, "HELMUT", "", "Anne-Marie", None],
+        "yy": [1928.0, 1967.0, 1950.0, 1980.0, None, 1001.5],
+        "mm": pa.array([2, 9, 19, 2, 5, 1], pa.int64()),
+        "dd": ["6", " 27", "5", "31", "1", "0x"],
+    })
+    duck = create_engine("duckdb")
+    try:
+        assert from_parts_all(spark_engine, parts) == from_parts_all(duck, parts)
+    finally:
+        duck.close()
+
+
+def from_parts_all(engine, parts):
+    d = engine.dialect
+    engine.read_arrow("ps", parts)
+    name, _ = std.from_parts(d, "first_name", ["f1", "f2"])
+    born, raw = std.from_parts(d, "date_of_birth", ["yy", "mm", "dd"])
+    clean = std.birth_date(d, born, FORMATS)
+    return engine.rows(f"select i, {std.text(d, name)}, {clean}, {std.rejected(raw, clean)}, {raw} from ps order by i")

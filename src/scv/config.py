@@ -34,6 +34,8 @@ CANONICAL_FIELDS = (
     "created_at",
     "updated_at",
 )
+DATE_FIELDS = ("date_of_birth", "created_at", "updated_at")  # from parts: year, month, day
+ONE_COLUMN_FIELDS = ("email", "phone")  # erasure matches them as the source holds them
 FORMATS = ("csv", "parquet", "json", "delta")
 _EXTENSIONS = {
     ".csv": "csv",
@@ -100,8 +102,10 @@ class Source(_Strict):
     )
     id: str = Field(description="Column holding the source's own record id.")
     updated_at: str | None = Field(None, description="Column giving the record's recency.")
-    columns: dict[str, str] = Field(
-        default_factory=dict, description="Canonical field -> source column."
+    columns: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Canonical field -> source column, or a list of columns it is built from: "
+        "text parts joined with a space, a date's year, month and day.",
     )
     attributes: list[str] = Field(
         default_factory=list, description="Other columns carried through to silver and gold."
@@ -109,16 +113,44 @@ class Source(_Strict):
     delimiter: str | None = Field(None, description="CSV delimiter; sniffed when absent.")
     validation: Validation = Field(default_factory=Validation)
 
-    @field_validator("columns")
+    @field_validator("columns", mode="before")
     @classmethod
-    def _canonical_keys(cls, columns: dict[str, str]) -> dict[str, str]:
-        for field in columns:
+    def _canonical_keys(cls, columns: Any) -> Any:
+        if not isinstance(columns, dict):
+            return columns  # pydantic says what it expected
+        for field, parts in columns.items():
             if field not in CANONICAL_FIELDS:
                 raise ValueError(
                     f"'{field}' is not a canonical field{did_you_mean(field, CANONICAL_FIELDS)}; "
                     f"use one of: {', '.join(CANONICAL_FIELDS)}, or list the column under attributes"
                 )
-        return columns
+            _check_parts(field, [parts] if isinstance(parts, str) else parts)
+        return {f: c[0] if isinstance(c, list) and len(c) == 1 else c for f, c in columns.items()}
+
+    def parts(self, field: str) -> list[str]:
+        """The source columns a canonical field is built from; none when it is not mapped."""
+        parts = self.columns.get(field, [])
+        return [parts] if isinstance(parts, str) else list(parts)
+
+
+def _check_parts(field: str, parts: Any) -> None:
+    """A field built from several columns: dates from year, month, day; email and phone from one."""
+    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+        raise ValueError(f"{field}: give a column name or a list of them (quote a name YAML reads as a number)")
+    if not parts:
+        raise ValueError(f"{field}: the list names no column; give a column or a list of them")
+    if len(parts) == 1:
+        return
+    if field in ONE_COLUMN_FIELDS:
+        raise ValueError(
+            f"{field}: give one column, not {len(parts)} (erasure matches {field} as the source "
+            "holds it); combine the parts in the source"
+        )
+    if field in DATE_FIELDS and len(parts) != 3:
+        raise ValueError(
+            f"{field}: a date from parts takes three columns, year, month and day in that order, "
+            f"not {len(parts)} ({', '.join(parts)}); or give one column holding the whole date"
+        )
 
 
 class Linkage(_Strict):

@@ -93,7 +93,7 @@ def check_mapping(name: str, source: Source, columns: list[str]) -> None:
     mapped = [("id", source.id)]
     if source.updated_at:
         mapped.append(("updated_at", source.updated_at))
-    mapped += [(f"columns.{field}", col) for field, col in source.columns.items()]
+    mapped += [(f"columns.{field}", col) for field in source.columns for col in source.parts(field)]
     mapped += [("attributes", col) for col in source.attributes]
     for key, col in mapped:
         if col not in columns:

@@ -71,6 +71,9 @@ class Run:
     totals: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # What linkage found, for the report's linkage section (scv.report_linkage.LinkageFacts):
+    # {"blocking_rules": [{"rule", "comparisons"}], "budget_per_record", "estimated_blocking_recall"}
+    linkage_facts: dict = field(default_factory=dict)
     pseudonymisation_key: bytes | None = field(default=None, repr=False)  # never logged
 
     def __post_init__(self):
@@ -201,6 +204,7 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
         "per_source": json.dumps(result.per_source, sort_keys=True),
         "stage_seconds": json.dumps(result.stage_seconds),
         "warnings": json.dumps(result.warnings),
+        "linkage": json.dumps({"threshold": run.config.linkage.threshold, **run.linkage_facts}),
     }
     schema = pa.schema([
         ("run_id", pa.string()), ("started_at", pa.timestamp("us", "UTC")),
@@ -210,6 +214,7 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
         ("records_quarantined", pa.int64()), ("records_silver", pa.int64()),
         ("pairs_scored", pa.int64()), ("customers", pa.int64()), ("seconds", pa.float64()),
         ("per_source", pa.string()), ("stage_seconds", pa.string()), ("warnings", pa.string()),
+        ("linkage", pa.string()),
     ])
     run.lakehouse.write("audit/runs", pa.Table.from_pylist([row], schema), run.run_id, mode="append")
     return result

@@ -135,7 +135,7 @@ def profile(run: Run) -> pa.Table:
 
 def profile_source(run: Run, name: str, source: Source) -> list[dict]:
     """The rows of one source's bronze table; scv's own `_` columns are not profiled."""
-    fields = {column: field for field, column in reversed(source.columns.items())}
+    fields = {column: field for field in reversed(source.columns) for column in source.parts(field)}
     if source.updated_at:
         fields.setdefault(source.updated_at, "updated_at")
     table = f"bronze_{name}"

@@ -49,4 +49,4 @@ PERSONAL_FIELDS = (
 
 def personal_columns(source) -> set[str]:
     """The source columns mapped to a personal field: shown only as counts and shapes."""
-    return {col for field, col in source.columns.items() if field in PERSONAL_FIELDS}
+    return {col for field in PERSONAL_FIELDS for col in source.parts(field)}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from scv.config import Source, period_days
 from scv.errors import ConfigError
+from scv.standardise import from_parts
 
 if TYPE_CHECKING:
     from scv.pipeline import Run
@@ -32,16 +33,18 @@ def expire(run: Run, name: str, source: Source, table: str) -> int | None:
     q = d.quote
     expired = []
     for i, rule in enumerate(rules):
-        column = rule.column or source.updated_at or source.columns.get("updated_at")
-        if column is None:
+        column = rule.column or source.updated_at
+        parts = [column] if column else source.parts("updated_at")
+        if not parts:
             raise ConfigError(
                 f"compliance.retention: source {name} has no updated_at; "
                 f"give the rule a `column:` that holds each record's last activity")
-        if column not in [c for c, _ in run.engine.columns(table)]:
-            raise ConfigError(f"compliance.retention: column '{column}' is not in source {name}")
+        for column in parts:
+            if column not in [c for c, _ in run.engine.columns(table)]:
+                raise ConfigError(f"compliance.retention: column '{column}' is not in source {name}")
         cutoff = (run.started_at - timedelta(days=period_days(rule.keep_for))).replace(tzinfo=None)
-        activity = d.parse_timestamp(f"trim(cast({q(column)} as string))",
-                                     run.config.standardise.date_formats)
+        value, _ = from_parts(d, "updated_at", [q(c) for c in parts])
+        activity = d.parse_timestamp(f"trim(cast({value} as string))", run.config.standardise.date_formats)
         expired.append(f"{activity} < cast({d.literal(cutoff.isoformat(sep=' '))} as {d.timestamp_type})")
     before = run.engine.count(table)
     kept = f"unexpired_{name}"

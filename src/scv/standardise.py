@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from scv import lookups
-from scv.config import CANONICAL_FIELDS, ProjectConfig
+from scv.config import CANONICAL_FIELDS, DATE_FIELDS, ProjectConfig
 from scv.engine.base import Dialect
 
 if TYPE_CHECKING:
@@ -252,6 +252,27 @@ def last_token(d: Dialect, e: str) -> str:
     return "nullif(" + d.regex_extract(e, r" (\S+)$") + ", '')"
 
 
+def from_parts(d: Dialect, field: str, columns: list[str]) -> tuple[str, str]:
+    """A field's value from its source columns (SQL expressions), and its raw text for the
+    audit trail. One column is itself. Text parts are joined with a space, null and empty
+    ones skipped ('Hans', NULL, 'Peter' -> 'Hans Peter'). A date's three parts are year,
+    month and day, numbers as text or as numbers (1980, 2, 1 -> '1980-02-01', which the
+    date rule reads); its raw text is the parts joined with '-' (1980, 2, 31 -> '1980-2-31')."""
+    if len(columns) == 1:
+        return columns[0], columns[0]
+    texts = [f"nullif(trim(cast({c} as string)), '')" for c in columns]
+    if field not in DATE_FIELDS:
+        joined = f"nullif(concat_ws(' ', {', '.join(texts)}), '')"
+        return joined, joined
+    shown = ", ".join(f"coalesce({t}, '')" for t in texts)
+    raw = f"case when coalesce({', '.join(texts)}) is not null then concat_ws('-', {shown}) end"
+    year, month, day = (d.regex_replace_all(t, r"\.0*$", "") for t in texts)  # 2.0 from a float column
+    numbers = " and ".join(d.regex_matches(n, width) for n, width in
+                           ((year, "[0-9]{4}"), (month, "[0-9]{1,2}"), (day, "[0-9]{1,2}")))
+    iso = f"case when {numbers} then concat({year}, '-', lpad({month}, 2, '0'), '-', lpad({day}, 2, '0')) end"
+    return iso, raw
+
+
 def field_rules(config: ProjectConfig) -> dict[str, Callable[[Dialect, str], str]]:
     """Rule per canonical field for a source's raw column. Phones and countries are looked
     up instead (phone_lookup, country_lookup), postcodes follow the country, and names
@@ -277,11 +298,12 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     alongside for the audit trail."""
     d, source = run.engine.dialect, run.config.sources[name]
     q = d.quote
-    mapping = dict(source.columns)
+    mapping = {f: source.parts(f) for f in source.columns}
     if source.updated_at:
-        mapping.setdefault("updated_at", source.updated_at)
+        mapping.setdefault("updated_at", [source.updated_at])
     rules = field_rules(run.config)
-    col = {f: f"v.{q(c)}" for f, c in mapping.items()}
+    combined = {f: from_parts(d, f, [f"v.{q(c)}" for c in cs]) for f, cs in mapping.items()}
+    col = {f: value for f, (value, _) in combined.items()}
     cleaned = {f: (rules[f](d, col[f]) if f in col else "null") for f in CANONICAL_FIELDS}
     joins = ""
     if "phone" in col:
@@ -299,7 +321,7 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     typed = {"date_of_birth": "date", "created_at": d.timestamp_type, "updated_at": d.timestamp_type}
     fields = [f"cast({cleaned[f]} as {typed.get(f, 'string')}) as {q(f)}" for f in CANONICAL_FIELDS]
     raws = [
-        f"cast({col.get(f, 'null')} as string) as {q(f + '_raw')}"
+        f"cast({combined[f][1] if f in combined else 'null'} as string) as {q(f + '_raw')}"
         for f in ("email", "phone", "postcode", "country", "date_of_birth")
     ]
     attrs = [
