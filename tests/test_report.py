@@ -1,24 +1,32 @@
 """The quality report: built from the audit tables, read in a real browser, offline and safe.
 
 Browser tests drive Debian's chromium through Playwright. Locally they are skipped when
-either is missing; in CI (CI=true) they fail instead, since .ci/run installs both.
+either is missing; in CI (CI=true) they fail instead, since .ci/run installs both. The
+linkage section is checked on a real run of Splink's fake_1000, split in two sources.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 from datetime import datetime, timezone
 from importlib.util import find_spec
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from conftest import SHARED_DATA, write_project
+from scv import Project, pipeline
 from scv.lakehouse import Lakehouse
+from scv.link import link
 from scv.quality_tables import PROFILE_SCHEMA, VALIDATION_SCHEMA
 from scv.report import write_report
+from scv.report_linkage import load
 
 RUN = "20250301T090000Z-abc123"
 MISSING = [what for what, found in (
@@ -55,7 +63,7 @@ def open_report(browser, path: str):
 
 
 def write_run(lakehouse: Lakehouse, per_source: dict, profiles: list[dict] | None = None,
-              checks: list[dict] | None = None, warnings=(), status="succeeded") -> None:
+              checks: list[dict] | None = None, warnings=(), status="succeeded", linkage=None) -> None:
     """The audit rows of one run, as the pipeline's stages would leave them."""
     at = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
     total = lambda what: sum(c.get(what, 0) for c in per_source.values())  # noqa: E731
@@ -69,6 +77,7 @@ def write_run(lakehouse: Lakehouse, per_source: dict, profiles: list[dict] | Non
         "per_source": json.dumps(per_source), "warnings": json.dumps(list(warnings)),
         "stage_seconds": json.dumps({"ingest": 3.2, "validate": 1.1, "profile": 2.4,
                                      "standardise": 0.9, "link": 98.0, "golden": 4.1}),
+        "linkage": json.dumps(linkage or {"threshold": 0.9}),
     }
     lakehouse.write("audit/runs", pa.Table.from_pylist([run]), RUN, mode="append")
     if profiles is not None:
@@ -259,3 +268,212 @@ def test_values_are_escaped_not_executed(tmp_path, browser):
     assert page.locator("script, img").count() == 0
     assert seen["failed"] == [] and len(seen["requests"]) == 1
     assert page.get_by_text(XSS, exact=True).count() >= 4
+
+
+# ---------------------------------------------------------------- the linkage section
+
+FACTS = {  # as link records them on Run.linkage_facts
+    "blocking_rules": [{"rule": '(l."first_name" = r."first_name") AND (l."last_name" = r."last_name")',
+                        "comparisons": 1450},
+                       {"rule": 'l."email" = r."email"', "comparisons": 310},
+                       {"rule": 'l."date_of_birth" = r."date_of_birth"', "comparisons": 240}],
+    "budget_per_record": 5.0,
+    "estimated_blocking_recall": 0.93,
+}
+TWO_HALVES_YAML = """\
+    lakehouse: ./lakehouse
+    sources:
+""" + "".join(f"""\
+      {name}:
+        path: {name}.csv
+        id: unique_id
+        columns: {{first_name: first_name, last_name: surname, date_of_birth: dob, city: city, email: email}}
+""" for name in ("crm", "shop"))
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    """fake_1000 as two sources (alternate rows), linked for real; link records FACTS."""
+    data = SHARED_DATA / "fake_1000.csv"
+    if not data.exists():
+        pytest.skip(f"shared data not found at {data}")
+    header, *rows = data.read_text(encoding="utf-8").splitlines()
+    folder = tmp_path_factory.mktemp("linked")
+    write_project(folder, TWO_HALVES_YAML, {"crm.csv": "\n".join([header, *rows[::2]]),
+                                            "shop.csv": "\n".join([header, *rows[1::2]])})
+
+    def link_recording_facts(run):
+        link(run)
+        run.linkage_facts.update(FACTS)
+
+    project = Project.load(folder / "scv.yaml")
+    stages = [(n, link_recording_facts if n == "link" else f) for n, f in pipeline.STAGES]
+    engine = project.engine()
+    try:
+        result = pipeline.execute(pipeline.Run(project.config, project.base_dir, project.lakehouse, engine),
+                                  stages=stages)
+    finally:
+        engine.close()
+    folder = Path(project.lakehouse.path(f"reports/{result.run_id}"))
+    return project.lakehouse, result, (folder / "quality.html").read_text(), folder
+
+
+def section(html: str) -> str:
+    return html.split('<h2 id="linkage">')[1].split('<h2 id="output">')[0]
+
+
+def test_linkage_section_shows_each_chart_after_a_real_run(linked):
+    lake, result, html, _ = linked
+    part = section(html)
+    for heading in ("Blocking", "Model: m, u and match weight", "Match weights of scored pairs",
+                    "Cluster sizes", "Sample of scored pairs by match probability"):
+        assert f"<h3>{heading}" in part
+    for chart in ("match weight", "match weight histogram", "cluster sizes", "share of comparisons"):
+        assert f'aria-label="{chart}"' in part
+    assert "prior</b>: probability two random records match" in part
+    assert "Exact match on email" in part and "term-frequency adjusted" in part
+    assert "re-estimated from the scored pairs; the deterministic rules gave" in part
+    assert "Other facts" not in part  # link records only what the section knows how to draw
+    assert '<a href="#linkage">linkage</a>' in html
+    pairs = lake.read_table("silver/pairs")
+    above = pc.sum(pc.greater_equal(pairs["match_probability"], 0.9)).as_py()
+    sizes = pc.value_counts(lake.read_table("gold/customer_xref")["customer_id"]).field("counts")
+    for label, value in (("pairs scored", f"{pairs.num_rows:,}"), ("pairs ≥ threshold", f"{above:,}"),
+                         ("customers", f"{result.customers:,}"),
+                         ("largest cluster", f"{pc.max(sizes).as_py():,} records")):
+        assert f"<span>{label}</span><b>{value}</b>" in html
+
+
+def test_blocking_shows_each_rule_against_the_budget(linked):
+    _, result, html, _ = linked
+    part = section(html)
+    for rule in FACTS["blocking_rules"]:
+        assert f'<code>{rule["rule"].replace(chr(34), "&quot;")}</code>' in part
+        assert f'<td class="num">{rule["comparisons"]:,}</td>' in part
+    per_record = 2000 / result.silver
+    assert f"<b>{per_record:,.1f}</b> against a budget of <b>5.0</b>" in part
+    assert "within budget" in part and "Estimated recall of blocking: <b>93.0%</b>" in part
+
+
+def test_histogram_counts_match_silver_pairs(linked):
+    lake, _, html, _ = linked
+    weights = lake.read_table("silver/pairs")["match_weight"].to_pylist()
+    bins = [(float(lo), float(hi), int(n.replace(",", ""))) for lo, hi, n in
+            re.findall(r"<title>weight (-?[\d.]+) ≤ w &lt; (-?[\d.]+): ([\d,]+) pairs</title>", html)]
+    assert len(bins) > 10 and sum(n for *_, n in bins) == len(weights)
+    for lo, hi, n in bins:
+        assert n == sum(lo <= w < hi for w in weights)
+    cut = math.log2(0.9 / 0.1)
+    assert f"threshold 0.9 (weight {cut:+.2f})" in html
+
+
+def test_cluster_sizes_add_up_to_the_records(linked):
+    lake, result, html, _ = linked
+    table = html.split('<table class="sizes">')[1].split("</table>")[0]
+    rows = re.findall(r'<tr><td class="num">([\d–+,]+)</td><td class="num">([\d,]+)</td>'
+                      r'<td class="num">([\d,]+)</td>', table)
+    customers = sum(int(n.replace(",", "")) for _, n, _ in rows)
+    records = sum(int(r.replace(",", "")) for _, _, r in rows)
+    assert records == lake.read_table("gold/customer_xref").num_rows == result.silver == 1000
+    assert customers == result.customers
+    sizes = pc.value_counts(lake.read_table("gold/customer_xref")["customer_id"]).field("counts").to_pylist()
+    assert {int(size): int(n) for size, n, _ in rows if size.isdigit() and n != "0"} == {
+        size: sizes.count(size) for size in set(sizes) if size <= 10}
+    assert f"Largest cluster: <b>{max(sizes):,} records</b>" in html
+
+
+def test_comparison_sample_is_scored_again_and_masked(linked):
+    lake, result, html, folder = linked
+    runs = lake.read_table("audit/runs").to_pylist()
+    sample = load(lake, runs[-1], runs).sample
+    assert sample.scored and sample.note is None
+    stored = {(r["record_key_l"], r["record_key_r"]): r["match_weight"]
+              for r in lake.read_table("silver/pairs").to_pylist()}
+    prior = _prior_weight(lake, result.run_id)
+    for band in sample.bands:
+        assert 1 <= len(band.sample) <= 3 and band.pairs >= len(band.sample)
+        for row in band.sample:  # the levels' weights add up to the weight silver/pairs holds
+            assert band.low <= row["match_probability"] <= band.high
+            assert row["match_weight"] == pytest.approx(stored[row["record_key_l"], row["record_key_r"]])
+            levels = sum(v or 0 for k, v in row.items() if k.startswith("mw_"))
+            assert prior + levels == pytest.approx(row["match_weight"], abs=1e-6)
+    people = {r["record_key"]: r for r in lake.read_table("silver/records").to_pylist()}
+    keys = {k for b in sample.bands for r in b.sample for k in (r["record_key_l"], r["record_key_r"])}
+    values = {str(people[k][f]) for k in keys for f in ("first_name", "last_name", "email", "date_of_birth")
+              if people[k][f] is not None and len(str(people[k][f])) >= 4}
+    viewer = (folder / "comparison_viewer.html").read_text()
+    assert len(values) > 10
+    for value in values:  # shown values are in <code> in the report, JSON strings in the viewer
+        assert f"<code>{value}</code>" not in html and json.dumps(value) not in viewer
+    assert "<code>a+</code> / <code>a+</code>" in section(html)
+    assert "<code>9999-99-99</code>" in section(html)
+
+
+def _prior_weight(lake, run_id) -> float:
+    p = json.loads(lake.read_file(f"models/{run_id}.json"))["probability_two_random_records_match"]
+    return math.log2(p / (1 - p))
+
+
+def test_linkage_pages_reference_nothing_on_the_network(linked):
+    _, _, html, folder = linked
+    assert re.findall(r"https?://", html) == []
+    viewer = (folder / "comparison_viewer.html").read_text()
+    assert "Content-Security-Policy" in viewer and "default-src 'none'" in viewer
+    assert not re.search(r"""<(link|script|img|iframe)[^>]+(href|src)=["']?(https?:)?//""", viewer)
+    latest = Path(str(folder).replace(folder.name, "latest"))
+    assert (latest / "comparison_viewer.html").read_text() == viewer
+
+
+def test_a_past_runs_report_drops_what_a_later_run_replaced(linked, tmp_path):
+    lake, result, _, _ = linked
+    copy = Lakehouse(shutil.copytree(lake.root, tmp_path / "lakehouse"))
+    [row] = copy.read_table("audit/runs").to_pylist()
+    later = {**row, "run_id": "20991231T000000Z-later1", "started_at": row["started_at"].replace(year=2099)}
+    copy.write("audit/runs", pa.Table.from_pylist([later], copy.read_table("audit/runs").schema), later["run_id"],
+               mode="append")
+    html = Path(write_report(copy, result.run_id)).read_text()
+    assert "silver/pairs now holds the output of a later run (20991231T000000Z-later1)" in html
+    assert "gold/customer_xref now holds the output of a later run" in html
+    assert "Sample of scored pairs" not in html and "Model: m, u" in html
+    viewer = Path(copy.path(f"reports/{result.run_id}/comparison_viewer.html")).read_text()
+    assert "no sample of pairs" in viewer and "<script" not in viewer
+
+
+def test_linkage_facts_are_drawn_as_recorded(tmp_path):
+    lakehouse = Lakehouse(tmp_path / "lakehouse")
+    write_run(lakehouse, {"crm": {"ingested": 100, "quarantined": 0, "silver": 100}},
+              linkage={"threshold": 0.99, "budget_per_record": 10.0, "max_pairs_for_u": 2e6, "seed": 42,
+                       "blocking_rules": [{"rule": XSS, "comparisons": 1500}]})
+    part = section(Path(write_report(lakehouse, RUN)).read_text())
+    assert "<b>15.0</b> against a budget of <b>10.0</b>" in part and "over budget" in part
+    assert "<b>max_pairs_for_u</b>: 2e+06" in part and "<b>seed</b>: 42" in part
+    assert "<script>" not in part and "&lt;script&gt;" in part
+    assert "silver/pairs is not in this lakehouse" in part
+    assert "clustering threshold: <b>0.99</b> (match weight +6.63)" in part
+
+
+@pytest.mark.browser
+@needs_browser
+def test_linkage_section_and_viewer_render_offline_in_a_browser(linked, browser):
+    _, _, _, folder = linked
+    page, seen = open_report(browser, str(folder / "quality.html"))
+    assert page.get_by_role("heading", name="Linkage").is_visible()
+    for chart in ("match weight histogram", "cluster sizes"):
+        assert page.locator(f"svg[aria-label='{chart}']").is_visible()
+    assert page.locator("table.pairs").count() == 4
+    with page.expect_navigation():
+        page.get_by_role("link", name="Splink's comparison viewer of this sample").click()
+    page.wait_for_selector("#outer_container svg, #outer_container canvas", timeout=10_000)
+    assert page.url.endswith("/comparison_viewer.html")
+    assert seen["failed"] == [] and seen["errors"] == []
+    assert [u for u in seen["requests"] if not u.startswith("file:")] == []
+    assert len(seen["requests"]) == 2
+
+
+def test_a_linkage_section_that_cannot_be_drawn_leaves_the_rest_of_the_report(tmp_path):
+    lakehouse = Lakehouse(tmp_path / "lakehouse")
+    write_run(lakehouse, {"crm": {"ingested": 10, "quarantined": 0, "silver": 10}})
+    lakehouse.write_file(f"models/{RUN}.json", b'{"comparisons": "not a model"}')
+    html = Path(write_report(lakehouse, RUN)).read_text()
+    assert "The linkage section could not be drawn" in html
+    assert "read <b>10</b> = passed <b>10</b>" in html

@@ -155,7 +155,7 @@ def _check_parts(field: str, parts: Any) -> None:
 
 class Linkage(_Strict):
     threshold: float = Field(
-        0.9, gt=0, le=1, description="Match probability at which records are clustered."
+        0.9, gt=0, lt=1, description="Match probability (above 0, below 1) at which records are clustered."
     )
     seed: int = Field(42, description="Seed for Splink's random sampling, for repeatable models.")
     max_pairs_for_u: float = Field(

@@ -1,9 +1,11 @@
 """The data quality report of a run: one self-contained HTML file beside the tables.
 
-Built from the audit tables only (runs, profiles, validation results), so it can be made
-again for any past run, and shows no value the audit tables do not already hold. It makes
-no request when opened (inline CSS, SVG charts, no scripts): it reads the same offline, in
-a mail attachment or printed. Every value is escaped, since source data can hold anything.
+Built from the audit tables (runs, profiles, validation results), so it can be made again
+for any past run, and shows no value the audit tables do not already hold; its linkage
+section (`scv.report_linkage`) adds the run's model, and its pairs and clusters while the
+tables still hold them, with personal values as shapes. It makes no request when opened
+(inline CSS, SVG charts, no scripts): it reads the same offline, in a mail attachment or
+printed. Every value is escaped, since source data can hold anything.
 """
 
 from __future__ import annotations
@@ -27,30 +29,47 @@ BAR, TRACK = "#3b6fb6", "#eef1f4"
 PASS, FAIL = '<span class="badge ok">pass</span>', '<span class="badge bad">FAIL</span>'
 PROFILE_COLUMNS = "<colgroup>" + "".join(
     f'<col style="width:{w}%">' for w in (13, 13, 9, 14, 13, 19, 19)) + "</colgroup>"
+VIEWER = "comparison_viewer.html"  # Splink's comparison viewer of the run's sample of pairs
 LEDGER = (("passed", "#1a7f37"), ("quarantined", "#9a6700"), ("suppressed", "#8c959f"))
 
 
 def write_report(lakehouse: Lakehouse, run_id: str) -> str:
-    """Write reports/<run>/quality.html and reports/latest/quality.html; return the first."""
-    html = render(lakehouse, run_id).encode("utf-8")
-    path = lakehouse.write_file(f"reports/{run_id}/quality.html", html, "text/html")
-    lakehouse.write_file("reports/latest/quality.html", html, "text/html")
+    """Write reports/<run>/quality.html and reports/latest/quality.html; return the first.
+
+    Beside each goes Splink's comparison viewer of the run's sample of pairs, when there is
+    one; a viewer left from an earlier drawing is replaced by a page that says it is gone.
+    """
+    html, viewer = _build(lakehouse, run_id)
+    path = ""
+    for folder in (f"reports/{run_id}", "reports/latest"):
+        written = lakehouse.write_file(f"{folder}/quality.html", html.encode("utf-8"), "text/html")
+        path = path or written
+        if viewer is not None or f"{folder}/{VIEWER}" in lakehouse.files(folder):
+            page = viewer or _page("Comparison viewer", '<p class="muted">This run has no sample of pairs '
+                                   "to view (any longer).</p>")
+            lakehouse.write_file(f"{folder}/{VIEWER}", page.encode("utf-8"), "text/html")
     return path
 
 
 def render(lakehouse: Lakehouse, run_id: str) -> str:
     """The report's HTML; only the run's own row in audit/runs is required."""
+    return _build(lakehouse, run_id)[0]
+
+
+def _build(lakehouse: Lakehouse, run_id: str) -> tuple[str, str | None]:
+    """The report's HTML and the comparison viewer's, if the run has a sample of pairs."""
     runs = _rows(lakehouse, "audit/runs", run_id)
     if not runs:
         raise ScvError(f"run {run_id} is not in audit/runs; `scv status` shows the last run")
     run = runs[-1]
+    cards, linkage, viewer = _linkage(lakehouse, run)
     profiles = _rows(lakehouse, "audit/profiles", run_id)
     checks = _rows(lakehouse, "audit/validation_results", run_id)
     per_source = _json(run["per_source"], {})
     outputs = sorted({c["source"] for c in checks or () if _is_output(c)})
     names = sorted((set(per_source) | {p["source"] for p in profiles or ()}
                     | {c["source"] for c in checks or ()}) - set(outputs))
-    body = [_summary(run, checks, names)]
+    body = [_summary(run, checks, names, cards, bool(linkage))]
     for i, name in enumerate(names, 1):
         failed = sum(not c["success"] for c in checks or () if c["source"] == name)
         flag = f' <span class="badge bad">{failed} failed</span>' if failed else ""
@@ -60,14 +79,36 @@ def render(lakehouse: Lakehouse, run_id: str) -> str:
                  _checks([c for c in checks or () if c["source"] == name], checks is None),
                  "<h3>Column profile</h3>",
                  _profile([p for p in profiles or () if p["source"] == name], profiles is None)]
+    body.append(linkage)
     body.append('<h2 id="output">Output checks (gold)</h2>')
     for name in outputs:
         body += [f"<h3>{_e(name)}</h3>" if name != "gold" else "",
                  _checks([c for c in checks if c["source"] == name], False)]
     if not outputs:
         body.append(_checks([], checks is None))
+    return _page(f"Data quality · run {run_id}", "\n".join(body)), viewer
+
+
+def _linkage(lakehouse: Lakehouse, run: dict) -> tuple[list[tuple[str, str]], str, str | None]:
+    """The linkage section's summary cards, its HTML and the viewer page ("" and None when the run
+    did not link). Drawing it fails no report: the rest stands with a note of what went wrong."""
+    from scv import report_linkage
+
+    try:
+        every = lakehouse.read("audit/runs").to_table(columns=["run_id", "started_at", "stage_seconds"])
+        link = report_linkage.load(lakehouse, run, every.to_pylist())
+        if link is None:
+            return [], "", None
+        viewer = link.sample.viewer if link.sample else None
+        return report_linkage.cards(link, run), report_linkage.section(link), viewer
+    except Exception as err:  # noqa: BLE001 - the quality half of the report is still worth having
+        return [], ('<h2 id="linkage">Linkage</h2><p class="error">The linkage section could not be drawn '
+                    f"({_e(type(err).__name__)}).</p>"), None
+
+
+def _page(title: str, body: str) -> str:
     template = Template((files("scv") / "templates" / "report.html").read_text("utf-8"))
-    return template.substitute(title=_e(f"Data quality · run {run_id}"), body="\n".join(body))
+    return template.substitute(title=_e(title), body=body)
 
 
 def _is_output(check: dict) -> bool:
@@ -107,7 +148,8 @@ def _pct(share: float | None, digits: int = 1) -> str:
     return "—" if share is None else f"{share * 100:.{digits}f}%"
 
 
-def _summary(run: dict, checks: list[dict] | None, names: list[str]) -> str:
+def _summary(run: dict, checks: list[dict] | None, names: list[str], linkage: list[tuple[str, str]],
+             linked: bool) -> str:
     ok = run["status"] == "succeeded"
     failed = Counter(c["severity"] or "unset" for c in checks or () if not c["success"])
     order = sorted(failed, key=lambda s: (SEVERITIES + (s,)).index(s))
@@ -117,7 +159,7 @@ def _summary(run: dict, checks: list[dict] | None, names: list[str]) -> str:
         ("status", f'<span class="badge {"ok" if ok else "bad"}">{_e(run["status"])}</span>'),
         ("engine", _e(run["engine"])), ("records read", _n(run["records_ingested"])),
         ("quarantined", _n(run["records_quarantined"])), ("in silver", _n(run["records_silver"])),
-        ("customers", _n(run["customers"])),
+        ("customers", _n(run["customers"])), *linkage,
         ("failed expectations", "not recorded" if checks is None
          else f'<span class="{"fails" if failed else ""}">{by_severity}</span>'),
     ]
@@ -138,6 +180,7 @@ def _summary(run: dict, checks: list[dict] | None, names: list[str]) -> str:
     parts.append('<ul class="warnings">' + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>"
                  if warnings else '<p class="muted">The run raised no warnings.</p>')
     links = [f'<a href="#source-{i}">{_e(n)}</a>' for i, n in enumerate(names, 1)]
+    links += ['<a href="#linkage">linkage</a>'] if linked else []
     parts.append("<nav>Sources: " + "".join(links) + '<a href="#output">output checks</a></nav>')
     return "\n".join(parts)
 
