@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from scv.evaluate import Labels
+from scv.link import weight
 
 PROBABILITIES = [round(i / 100, 2) for i in range(1, 100)]
 LOWEST_WEIGHT, HIGHEST_WEIGHT = -6, 50  # weight -6.6 is probability 0.01, the floor
@@ -62,10 +63,6 @@ class Curve:
 
 def probability(weight: float) -> float:
     return 1 / (1 + 2.0 ** -weight)
-
-
-def weight(probability: float) -> float | None:
-    return math.log2(probability / (1 - probability)) if 0 < probability < 1 else None
 
 
 def threshold_curve(pairs: pa.Table | ds.Dataset, records: pa.Table, *, truth: pa.Table | None = None,
@@ -151,7 +148,7 @@ def _make_point(threshold: float, predicted: int, tp: int, true_pairs: int) -> C
     recall = tp / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     w = weight(threshold)
-    return CurvePoint(threshold, None if w is None else round(w, 3), predicted, tp,
+    return CurvePoint(threshold, round(w, 3) if math.isfinite(w) else None, predicted, tp,
                       round(precision, 6), round(recall, 6), round(f1, 6))
 
 

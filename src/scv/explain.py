@@ -10,19 +10,17 @@ and in the chart alike.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from splink import Linker
 
 from scv.config import CANONICAL_FIELDS, ProjectConfig
 from scv.errors import ScvError
 from scv.lakehouse import Lakehouse
-from scv.link import PAIRS_FLOOR, link_input_sql
+from scv.link import PAIRS_FLOOR, new_linker, register_inputs
 from scv.pipeline import Run
 from scv.quality_tables import PERSONAL_FIELDS
 from scv.validate import mask
@@ -163,12 +161,8 @@ def _score(run: Run, model: dict, model_run: str, keys: tuple[str, str], sources
     engine, quote = run.engine, run.engine.dialect.quote
     engine.load("silver_records", run.lakehouse, "silver/records")
     api = engine.splink_api()
-    inputs = []
     try:
-        for source in [s for s, in engine.rows("select distinct source from silver_records order by 1")]:
-            engine.create(f"link_input_{source}", link_input_sql(run, source))
-            inputs.append(api.register(f"link_input_{source}", dataset_display_name=source))
-        linker = Linker(inputs if len(inputs) > 1 else inputs[0], model, log_level=logging.ERROR)
+        linker = new_linker(register_inputs(engine), model)
     except Exception as err:  # noqa: BLE001 - the engine's or Splink's; names columns, not values
         raise ScvError(f"cannot build the columns linkage compares from silver/records for the model of run "
                        f"{model_run} ({type(err).__name__}; --debug shows it): if an older scv wrote them, "
@@ -183,11 +177,11 @@ def _score(run: Run, model: dict, model_run: str, keys: tuple[str, str], sources
     record = scored.as_record_list()[0]
     if not reveal:
         compared = [c for c, _ in engine.columns(f"link_input_{sources[keys[0]]}") if c not in ("record_key", "source")]
-        record = _masked(record, compared)
+        record = masked(record, compared)
     return record, linker.visualisations.waterfall_chart([record])
 
 
-def _masked(record: dict, compared: list[str]) -> dict:
+def masked(record: dict, compared: list[str]) -> dict:
     """Both sides' personal values as shapes (`Jo` -> `Aa`), as `scv quarantine show` shows them.
 
     Derived keys (phone_key, first_name_phonetic) are as personal as their source value:

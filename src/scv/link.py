@@ -17,6 +17,7 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 if TYPE_CHECKING:
+    from scv.engine.base import Dialect, Engine
     from scv.pipeline import Run
 
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
@@ -28,7 +29,7 @@ LINK_FIELDS = (
     "postcode", "address_line_1", "city", "gender", "first_name_phonetic", "last_name_phonetic",
 )
 # Match keys from standardisation, compared as levels of their name's comparison.
-NAME_KEYS = {"first_name": ("first_name_key", "first_name_phonetic"), "last_name": ("last_name_phonetic",)}
+NAME_LEVEL_KEYS = {"first_name": ("first_name_key", "first_name_phonetic"), "last_name": ("last_name_phonetic",)}
 
 
 def name_comparison(name: str):
@@ -39,7 +40,7 @@ def name_comparison(name: str):
         cll.NullLevel(name),
         cll.ExactMatchLevel(name).configure(tf_adjustment_column=name),
         cll.JaroWinklerLevel(name, 0.92),
-        *(cll.ExactMatchLevel(key) for key in NAME_KEYS[name]),
+        *(cll.ExactMatchLevel(key) for key in NAME_LEVEL_KEYS[name]),
         cll.ColumnsReversedLevel("first_name", "last_name"),
         cll.JaroWinklerLevel(name, 0.88),
         cll.JaroWinklerLevel(name, 0.7),
@@ -134,9 +135,9 @@ def em_rules(fields: set[str]) -> list[tuple[str, ...]]:
     return sessions
 
 
-def link_input_sql(run: Run, source: str) -> str:
+def link_input_sql(d: Dialect, source: str) -> str:
     """Silver records of one source with the columns the model compares."""
-    lit = run.engine.dialect.literal
+    lit = d.literal
     # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
     # address (info@) says nothing about the person. E.164 ends in the national number.
     # A postcode is compared as its letters and digits, valid for the country or not.
@@ -171,14 +172,26 @@ def link(run: Run) -> None:
     run.count(None, "pairs", run.engine.count("pairs"))
 
 
+def register_inputs(engine: Engine) -> dict:
+    """Each source of engine table silver_records as a Splink input (engine table
+    link_input_<source>), by source name: how linkage, `scv explain` and the report's
+    pair sample all present the records to a model."""
+    api, inputs = engine.splink_api(), {}
+    for source, in engine.rows("select distinct source from silver_records order by 1"):
+        engine.create(f"link_input_{source}", link_input_sql(engine.dialect, source))
+        inputs[source] = api.register(f"link_input_{source}", dataset_display_name=source)
+    return inputs
+
+
+def new_linker(inputs: dict, settings) -> Linker:
+    """A linker over `register_inputs`' tables: one source is a dedupe, more a link."""
+    frames = list(inputs.values())
+    return Linker(frames if len(frames) > 1 else frames[0], settings, log_level=logging.ERROR)
+
+
 def _link_with_splink(run: Run, total: int) -> None:
     fields = present_fields(run)
-    sources = [s for s, in run.engine.rows("select distinct source from silver_records order by 1")]
-    api = run.engine.splink_api()
-    inputs = []
-    for source in sources:
-        run.engine.create(f"link_input_{source}", link_input_sql(run, source))
-        inputs.append(api.register(f"link_input_{source}", dataset_display_name=source))
+    inputs = register_inputs(run.engine)
     settings = SettingsCreator(
         link_type="link_and_dedupe" if len(inputs) > 1 else "dedupe_only",
         unique_id_column_name="record_key",
@@ -188,7 +201,7 @@ def _link_with_splink(run: Run, total: int) -> None:
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
-    linker = Linker(inputs if len(inputs) > 1 else inputs[0], settings, log_level=logging.ERROR)
+    linker = new_linker(inputs, settings)
     train(linker, fields, run, total)
     predictions = linker.inference.predict(threshold_match_probability=PAIRS_FLOOR)
     shift = calibrate_prior(run, linker, predictions.physical_name, total)
@@ -208,7 +221,11 @@ def _link_with_splink(run: Run, total: int) -> None:
 
 
 def weight(probability: float) -> float:
-    """A match probability as a match weight (log2 of the odds)."""
+    """A match probability as a match weight (log2 of the odds); ±inf at 1 and 0."""
+    if probability >= 1:
+        return math.inf
+    if probability <= 0:
+        return -math.inf
     return math.log2(probability / (1 - probability))
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scv.lakehouse import Lakehouse
+from scv.link import weight
 from scv.report import BAR, TRACK, _bar, _e, _json, _n, _pct, _svg, _text
 from scv.report_sample import Sample, sample_pairs, sample_section
 
@@ -150,11 +151,6 @@ def section(link: Linkage) -> str:
         parts += ["<h3>Sample of scored pairs by match probability</h3>",
                   sample_section(link.sample, link.levels, names)]
     return "\n".join(parts)
-
-
-def weight(probability: float) -> float:
-    """Match weight of a probability: log2 of its odds."""
-    return math.inf if probability >= 1 else math.log2(probability / (1 - probability))
 
 
 def _fmt_weight(w: float) -> str:

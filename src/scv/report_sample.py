@@ -3,7 +3,7 @@
 silver/pairs keeps a pair's total weight only; its levels come from scoring the pair
 again with the run's saved model on the columns linkage compares (`link_input_sql`),
 over all of silver/records so term frequencies are those linkage used, as `scv explain`
-does. Personal values leave this module as shapes (`scv.explain._masked`).
+does. Personal values leave this module as shapes (`scv.explain.masked`).
 
 The sample is a few pairs a probability band at evenly spaced ranks: the same pairs
 every time the report is drawn. It is scored on DuckDB, so a model trained on Spark
@@ -13,12 +13,10 @@ band, and as Splink's comparison viewer: a page of its own, since it runs JavaSc
 
 from __future__ import annotations
 
-import logging
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -98,23 +96,17 @@ def _pick(lake: Lakehouse, probability: pa.ChunkedArray, low: float, high: float
 
 def _score(lake: Lakehouse, model: dict, rows: list[dict]) -> tuple[dict, str]:
     """Scored rows by (record_key_l, record_key_r), masked, and the viewer page of them."""
-    from splink import Linker
-
     from scv.engine import create_engine
-    from scv.explain import _masked
-    from scv.link import link_input_sql
+    from scv.explain import masked
+    from scv.link import new_linker, register_inputs
 
     engine = create_engine("duckdb")
     try:
         engine.load("silver_records", lake, "silver/records")
-        api, inputs = engine.splink_api(), []
-        run = SimpleNamespace(engine=engine)  # link_input_sql reads the engine's dialect only
-        sources = [s for s, in engine.rows("select distinct source from silver_records order by 1")]
-        for source in sources:
-            engine.create(f"link_input_{source}", link_input_sql(run, source))
-            inputs.append(api.register(f"link_input_{source}", dataset_display_name=source))
+        api, inputs = engine.splink_api(), register_inputs(engine)
+        sources = list(inputs)
         settings = model | {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
-        linker = Linker(inputs if len(inputs) > 1 else inputs[0], settings, log_level=logging.ERROR)
+        linker = new_linker(inputs, settings)
         engine.read_arrow("sample_keys", pa.Table.from_pylist(rows))
         union = " union all ".join(f"select * from link_input_{s}" for s in sources)
         for side in "lr":  # every left key against every right key; the pairs are kept below
@@ -123,7 +115,7 @@ def _score(lake: Lakehouse, model: dict, rows: list[dict]) -> tuple[dict, str]:
         result = linker.inference.score_pairs(api.register("sample_l"), api.register("sample_r"))
         wanted = {(r["record_key_l"], r["record_key_r"]) for r in rows}
         compared = [c for c, _ in engine.columns(f"link_input_{sources[0]}") if c not in ("record_key", "source")]
-        scored = [_masked(r, compared) for r in result.as_record_list()
+        scored = [masked(r, compared) for r in result.as_record_list()
                   if (r["record_key_l"], r["record_key_r"]) in wanted]
         engine.read_arrow("sample_scored", pa.Table.from_pylist(scored))
         # the viewer's SQL reads its input by the name Splink gives predictions
