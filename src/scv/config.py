@@ -158,6 +158,10 @@ class Linkage(_Strict):
         0.9, gt=0, lt=1, description="Match probability (above 0, below 1) at which records are clustered."
     )
     seed: int = Field(42, description="Seed for Splink's random sampling, for repeatable models.")
+    comparisons_per_record: float = Field(
+        50, gt=0, description="Budget for blocking: candidate rules are taken, strongest first, "
+        "while the pairs they generate stay under this many per record.",
+    )
     max_pairs_for_u: float = Field(
         2e6, gt=0, description="Random pairs sampled to estimate u probabilities."
     )

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import logging
 import math
+from itertools import combinations
 from typing import TYPE_CHECKING
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import Linker, SettingsCreator, block_on
+from splink import Linker, SettingsCreator
+
+from scv import blocking
+from scv.training import train
 
 if TYPE_CHECKING:
     from scv.engine.base import Dialect, Engine
     from scv.pipeline import Run
 
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
-PRIOR_RECALL = 0.5  # share of true matches the deterministic rules are assumed to find
 MIN_PAIRS_TO_REESTIMATE = 100  # fewer scored pairs are too small a sample to re-estimate the prior
-FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
 LINK_FIELDS = (
     "first_name", "last_name", "date_of_birth", "email", "phone_key",
     "postcode", "address_line_1", "city", "gender", "first_name_phonetic", "last_name_phonetic",
@@ -49,6 +51,29 @@ def name_comparison(name: str):
     return cl.CustomComparison(levels, output_column_name=name)
 
 
+def date_of_birth_comparison():
+    """Exact; a one-digit slip or day and month swapped; one of year, month and day
+    wrong (the usual keying errors); else. Date distance says little: 1961-03-07 and
+    1961-07-03 are four months apart but one transposition."""
+    def part(name: str, side: str) -> str:
+        return f"{name}(date_of_birth_{side})"
+
+    same = {p: f"{part(p, 'l')} = {part(p, 'r')}" for p in ("year", "month", "day")}
+    swapped = f"{same['year']} and {part('month', 'l')} = {part('day', 'r')} and {part('day', 'l')} = {part('month', 'r')}"
+    one_digit = "levenshtein(cast(date_of_birth_l as varchar), cast(date_of_birth_r as varchar)) <= 1"
+    two_of_three = " or ".join(f"({same[a]} and {same[b]})" for a, b in combinations(same, 2))
+    return cl.CustomComparison([
+        cll.NullLevel("date_of_birth"),
+        cll.ExactMatchLevel("date_of_birth"),
+        cll.CustomLevel(f"({swapped}) or {one_digit}", "one digit different, or day and month swapped",
+                        base_dialect_str="duckdb"),
+        cll.CustomLevel(two_of_three, "two of year, month and day agree", base_dialect_str="duckdb"),
+        cll.AbsoluteDateDifferenceLevel("date_of_birth", threshold=1, metric="year", input_is_string=False),
+        cll.AbsoluteDateDifferenceLevel("date_of_birth", threshold=10, metric="year", input_is_string=False),
+        cll.ElseLevel(),
+    ], output_column_name="date_of_birth")
+
+
 def comparisons(fields: set[str]) -> list:
     """One Splink comparison per linkable field present, strongest evidence first."""
     found = []
@@ -56,7 +81,7 @@ def comparisons(fields: set[str]) -> list:
         if name in fields:
             found.append(name_comparison(name))
     if "date_of_birth" in fields:
-        found.append(cl.DateOfBirthComparison("date_of_birth", input_is_string=False))
+        found.append(date_of_birth_comparison())
     if "email" in fields:
         found.append(cl.ExactMatch("email"))
     if "phone_key" in fields:
@@ -70,69 +95,6 @@ def comparisons(fields: set[str]) -> list:
     if "gender" in fields:
         found.append(cl.ExactMatch("gender"))
     return found
-
-
-def _rules(candidates: list[tuple[str, ...]], fields: set[str]) -> list[tuple[str, ...]]:
-    """The candidate rules whose columns are all present."""
-    def column(part: str) -> str:
-        return part.split("(")[1].split(",")[0] if "(" in part else part
-
-    return [r for r in candidates if all(column(p) in fields for p in r)]
-
-
-SWAPPED_NAMES = "l.first_name = r.last_name and l.last_name = r.first_name"
-
-
-def blocking_rules(fields: set[str]) -> list:
-    swapped = [SWAPPED_NAMES] if {"first_name", "last_name"} <= fields else []
-    return [block_on(*r) for r in _blocking_rules(fields)] + swapped
-
-
-def _blocking_rules(fields: set[str]) -> list[tuple[str, ...]]:
-    return _rules(
-        [
-            ("first_name", "last_name"),
-            ("first_name_phonetic", "last_name_phonetic"),
-            ("email",),
-            ("phone_key",),
-            ("date_of_birth",),
-            ("postcode", "substr(first_name, 1, 1)"),
-            ("last_name", "city", "substr(first_name, 1, 1)"),
-        ],
-        fields,
-    )
-
-
-def deterministic_rules(fields: set[str]) -> list[tuple[str, ...]]:
-    """Rules that should admit almost no false matches, to estimate the prior."""
-    found = _rules(
-        [
-            ("first_name", "last_name", "date_of_birth"),
-            ("email", "first_name"),
-            ("phone_key", "first_name"),
-            ("first_name", "last_name", "postcode"),
-        ],
-        fields,
-    )
-    return found or [tuple(sorted(fields))]
-
-
-def em_rules(fields: set[str]) -> list[tuple[str, ...]]:
-    """EM sessions, greedily, until every comparison has been estimated once.
-
-    A session cannot estimate the comparisons its blocking rule holds fixed, so a
-    second rule on other fields is needed to estimate those.
-    """
-    sessions, unestimated = [], set(fields)
-    candidates = [("first_name", "last_name"), ("date_of_birth",), ("email",), ("phone_key",),
-                  ("postcode",), ("city",)]
-    for rule in _rules(candidates, fields):
-        if unestimated - set(rule):
-            sessions.append(rule)
-            unestimated &= set(rule)
-        if not unestimated:
-            break
-    return sessions
 
 
 def link_input_sql(d: Dialect, source: str) -> str:
@@ -192,24 +154,28 @@ def new_linker(inputs: dict, settings) -> Linker:
 def _link_with_splink(run: Run, total: int) -> None:
     fields = present_fields(run)
     inputs = register_inputs(run.engine)
+    rules = blocking.choose(run, fields, total, inputs)
     settings = SettingsCreator(
         link_type="link_and_dedupe" if len(inputs) > 1 else "dedupe_only",
         unique_id_column_name="record_key",
         source_dataset_column_name="source",
         comparisons=comparisons(fields),
-        blocking_rules_to_generate_predictions=blocking_rules(fields),
+        blocking_rules_to_generate_predictions=rules,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
     linker = new_linker(inputs, settings)
     train(linker, fields, run, total)
-    predictions = linker.inference.predict(threshold_match_probability=PAIRS_FLOOR)
+    # every blocked pair: the prior moves after scoring, so a floor applied now would drop
+    # pairs the calibrated model keeps (or even links)
+    predictions = linker.inference.predict()
     shift = calibrate_prior(run, linker, predictions.physical_name, total)
     run.engine.create(
         "pairs",
         f"""select record_key_l, record_key_r, match_weight + {shift!r} as match_weight,
                    1 / (1 + pow(2, -(match_weight + {shift!r}))) as match_probability
-            from {predictions.physical_name}""",
+            from {predictions.physical_name}
+            where match_weight + {shift!r} >= {weight(PAIRS_FLOOR)!r}""",
     )
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_weight=weight(run.config.linkage.threshold) - shift
@@ -217,6 +183,8 @@ def _link_with_splink(run: Run, total: int) -> None:
     run.engine.create(
         "clusters", f"select record_key, cluster_id from {clusters.physical_name}"
     )
+    linked = f"(select * from pairs where match_probability >= {run.config.linkage.threshold!r})"
+    run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, rules, linked)
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
 
 
@@ -241,8 +209,8 @@ def reestimate_prior(bayes_factors: list[tuple[float, int]], prior: float, total
     if total_pairs < 1 or sum(n for _, n in bayes_factors) < MIN_PAIRS_TO_REESTIMATE:
         return prior
     for _ in range(200):
-        odds = prior / (1 - prior)
-        expected = sum(n / (1 + 1 / (odds * 2 ** min(bf, 1000))) for bf, n in bayes_factors)
+        log_odds = math.log2(prior / (1 - prior))
+        expected = sum(n / (1 + 2 ** -min(max(log_odds + bf, -1000), 1000)) for bf, n in bayes_factors)
         updated = min(max(expected / total_pairs, 1e-12), 0.5)
         if abs(math.log2(updated) - math.log2(prior)) < 1e-6:
             return updated
@@ -262,43 +230,6 @@ def calibrate_prior(run: Run, linker: Linker, predictions: str, total: int) -> f
     settings._probability_two_random_records_match = calibrated
     run.linkage_facts.update(prior_from_rules=prior, prior=calibrated)
     return weight(calibrated) - w0
-
-
-def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
-    """Prior from deterministic rules, u from random pairs, m by EM.
-
-    A step that cannot run on this data (too few records, no pairs under a rule) is
-    reported as a warning and Splink's defaults stand in for what it would estimate.
-    """
-    seed = run.config.linkage.seed
-    training = linker.training
-    _attempt(run, "prior from deterministic rules", lambda: training.estimate_probability_two_random_records_match(
-        [block_on(*r) for r in deterministic_rules(fields)], recall=PRIOR_RECALL))
-    settings = linker._settings_obj  # Splink leaves a zero prior when the rules find no pair
-    if not settings._probability_two_random_records_match:
-        settings._probability_two_random_records_match = FALLBACK_DUPLICATE_SHARE / max(total, 2)
-        run.warn("deterministic rules found no pair: assuming few duplicates for the prior")
-    # One chunk, no early stop: u is counted over the whole sample. Splink's probe and
-    # chunks save little on DuckDB but cost Spark a round of jobs per chunk and comparison.
-    _attempt(run, "u from random pairs", lambda: training.estimate_u_using_random_sampling(
-        max_pairs=run.config.linkage.max_pairs_for_u, seed=seed,
-        min_count_per_level=None, num_chunks=1))
-    for rule in em_rules(fields):
-        # Splink drops the session's blocked-on comparisons from the linker's own model
-        # before it trains; a failed session would leave them dropped, so restore them.
-        before = settings.core_model_settings.copy()
-        if not _attempt(run, f"EM blocked on {', '.join(rule)}", lambda rule=rule: (
-                training.estimate_parameters_using_expectation_maximisation(block_on(*rule)))):
-            settings.core_model_settings = before
-
-
-def _attempt(run: Run, step: str, action) -> bool:
-    try:
-        action()
-        return True
-    except Exception as err:  # noqa: BLE001 - Splink raises many types on degenerate data
-        run.warn(f"linkage training step '{step}' skipped on this data ({type(err).__name__})")
-        return False
 
 
 def _singletons(run: Run) -> None:

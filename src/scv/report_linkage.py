@@ -32,6 +32,13 @@ class BlockingRule(TypedDict):
     comparisons: int  # pairs the rule generates that no earlier rule did
 
 
+class EmSession(TypedDict):
+    blocked_on: list[str]
+    estimated: list[str]  # comparisons whose estimate counts
+    set_aside: list[str]  # comparisons whose estimate was implausible
+    failed: bool  # Splink could not train on this block
+
+
 class LinkageFacts(TypedDict, total=False):
     """What link records on `Run.linkage_facts`; every key may be missing, others are listed as found."""
 
@@ -41,6 +48,7 @@ class LinkageFacts(TypedDict, total=False):
     estimated_blocking_recall: float | None  # share of true matches the rules generate
     prior_from_rules: float  # the prior the deterministic rules gave, before it was re-estimated
     prior: float  # the prior the model was saved with
+    em_sessions: list[EmSession]
 
 
 @dataclass
@@ -141,7 +149,8 @@ def section(link: Linkage) -> str:
     parts += [f'<p class="note">{n}</p>' for n in link.notes]
     parts += ["<h3>Blocking</h3>", _blocking(link.facts, link.records)]
     if link.model:
-        parts += ["<h3>Model: m, u and match weight of each comparison level</h3>", _model(link)]
+        parts += ["<h3>Model: m, u and match weight of each comparison level</h3>", _model(link),
+                  _em_sessions(link.facts.get("em_sessions") or [])]
     if link.weights is not None:
         parts += ["<h3>Match weights of scored pairs</h3>", _histogram(link)]
     if link.clusters is not None:
@@ -242,6 +251,20 @@ def _model(link: Linkage) -> str:
     head = ('<tr><th>comparison</th><th>level</th><th>m (share of matches)</th>'
             '<th>u (share of non-matches)</th><th>match weight log2(m/u)</th><th class="num">weight</th></tr>')
     return f'<table class="model">{head}{"".join(rows)}</table>'
+
+
+def _em_sessions(sessions: list[EmSession]) -> str:
+    """Which EM sessions estimated which comparisons, and which estimates were set aside."""
+    if not sessions:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(', '.join(s['blocked_on']))}</td>"
+        f"<td>{'failed on this data' if s['failed'] else _e(', '.join(s['estimated'])) or '—'}</td>"
+        f"<td>{_e(', '.join(s['set_aside'])) or '—'}</td></tr>" for s in sessions)
+    return ('<table class="em"><tr><th>EM session blocked on</th><th>m estimated for</th>'
+            '<th>set aside as implausible</th></tr>' f"{rows}</table>"
+            '<p class="muted">Each m is the median of the estimates that count; a comparison with '
+            "none keeps Splink's default.</p>")
 
 
 def _reestimated(facts: dict) -> str:

@@ -1,0 +1,179 @@
+"""Training a linkage model: the prior from deterministic rules, u from random pairs,
+m by EM in sessions blocked on different fields, each session judged before it counts.
+
+EM only sees the pairs its blocking rule admits, so a session can learn the structure
+of that block rather than of matches (households, or a data set whose duplicates have
+exactly one field wrong). A session's estimate for a comparison counts only when it is
+plausible for any data: agreeing exactly is at least as strong as agreeing partly, and
+disagreeing is evidence against. Each comparison takes the median of the plausible
+estimates; one without any keeps Splink's defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from splink import block_on
+from splink.internals import expectation_maximisation as _em
+from splink.internals.comparison_level import M_U_CLAMP_MIN
+
+if TYPE_CHECKING:
+    from splink import Linker
+
+    from scv.pipeline import Run
+
+PRIOR_RECALL = 0.5  # share of true matches the deterministic rules are assumed to find
+FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
+EM_MAX_PAIRS = 2e6  # pairs one EM session samples at most
+EM_ESTIMATES_WANTED = 2  # plausible estimates per comparison before sessions stop
+EXACT_TOLERANCE = 4  # an exact agreement this many times weaker than a partial one is not believed
+EM_SESSIONS = [("first_name", "last_name"), ("date_of_birth",), ("email",), ("phone_key",),
+               ("postcode",), ("first_name_phonetic",), ("last_name_phonetic",), ("city",)]
+
+log = logging.getLogger(__name__)
+
+
+def _rules(candidates: list[tuple[str, ...]], fields: set[str]) -> list[tuple[str, ...]]:
+    """The candidate rules whose columns are all present."""
+    def column(part: str) -> str:
+        return part.split("(")[1].split(",")[0] if "(" in part else part
+
+    return [r for r in candidates if all(column(p) in fields for p in r)]
+
+
+def deterministic_rules(fields: set[str]) -> list[tuple[str, ...]]:
+    """Rules that should admit almost no false matches, to estimate the prior."""
+    found = _rules(
+        [
+            ("first_name", "last_name", "date_of_birth"),
+            ("email", "first_name"),
+            ("phone_key", "first_name"),
+            ("first_name", "last_name", "postcode"),
+        ],
+        fields,
+    )
+    return found or [tuple(sorted(fields))]
+
+
+def em_rules(fields: set[str]) -> list[tuple[str, ...]]:
+    """Candidate EM sessions, in order of preference, whose fields are present."""
+    return _rules(EM_SESSIONS, fields)
+
+
+def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
+    """Prior from deterministic rules, u from random pairs, m by judged EM sessions.
+
+    A step that cannot run on this data (too few records, no pairs under a rule) is
+    reported as a warning and Splink's defaults stand in for what it would estimate.
+    """
+    seed = run.config.linkage.seed
+    training = linker.training
+    _attempt(run, "prior from deterministic rules", lambda: training.estimate_probability_two_random_records_match(
+        [block_on(*r) for r in deterministic_rules(fields)], recall=PRIOR_RECALL))
+    settings = linker._settings_obj  # Splink leaves a zero prior when the rules find no pair
+    if not settings._probability_two_random_records_match:
+        settings._probability_two_random_records_match = FALLBACK_DUPLICATE_SHARE / max(total, 2)
+        run.warn("deterministic rules found no pair: assuming few duplicates for the prior")
+    # One chunk, no early stop: u is counted over the whole sample. Splink's probe and
+    # chunks save little on DuckDB but cost Spark a round of jobs per chunk and comparison.
+    _attempt(run, "u from random pairs", lambda: training.estimate_u_using_random_sampling(
+        max_pairs=run.config.linkage.max_pairs_for_u, seed=seed,
+        min_count_per_level=None, num_chunks=1))
+    estimate_m(linker, fields, run)
+
+
+def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
+    """EM sessions until each comparison has EM_ESTIMATES_WANTED plausible estimates;
+    each session is recorded in `run.linkage_facts["em_sessions"]`."""
+    settings = linker._settings_obj
+    accepted = {c.output_column_name: 0 for c in settings.comparisons}
+    sessions = run.linkage_facts.setdefault("em_sessions", [])
+    for rule in em_rules(fields):
+        estimable = [c.output_column_name for c in settings.comparisons
+                     if not {col.input_name for col in c._input_columns_used_by_case_statement} & set(rule)]
+        # one comparison alone cannot tell matches from non-matches: any m fits
+        if len(estimable) < 2 or all(accepted[n] >= EM_ESTIMATES_WANTED for n in estimable):
+            continue
+        # Splink drops the session's blocked-on comparisons from the linker's own model
+        # before it trains; a failed session would leave them dropped, so restore them.
+        before = settings.core_model_settings.copy()
+        session = _attempt(run, f"EM blocked on {', '.join(rule)}", lambda rule=rule: (
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*rule), max_pairs=EM_MAX_PAIRS)))
+        if session is None:
+            settings.core_model_settings = before
+            sessions.append({"blocked_on": list(rule), "estimated": [], "set_aside": [], "failed": True})
+            continue
+        description = f"EM, blocked on: {session._blocking_rule_for_training.blocking_rule_sql}"
+        kept, set_aside = [], []
+        for comparison in session.core_model_settings.comparisons:
+            name = comparison.output_column_name
+            if name not in estimable:
+                continue
+            if plausible(comparison):
+                accepted[name] += 1
+                kept.append(name)
+            else:
+                _forget_estimate(settings, name, description)
+                set_aside.append(name)
+        sessions.append({"blocked_on": list(rule), "estimated": kept, "set_aside": set_aside, "failed": False})
+        if set_aside:
+            run.warn(f"EM blocked on {', '.join(rule)}: estimates for {', '.join(set_aside)} set aside "
+                     "as implausible (exact agreement far weaker than partial, or disagreement "
+                     "counting for a match)")
+    linker._populate_m_u_from_trained_values()
+
+
+def _blocked(session, name: str) -> bool:
+    return any(c.output_column_name == name for c in session._comparisons_that_cannot_be_estimated)
+
+
+def plausible(comparison) -> bool:
+    """Whatever the data: exact agreement (the first level) is not far weaker than any
+    partial agreement (typos can be common, so within EXACT_TOLERANCE), and the last
+    level (disagreement) is evidence against a match."""
+    levels = [(level.m_probability, level.u_probability) for level in comparison._comparison_levels_excluding_null]
+    if any(m is None or u is None for m, u in levels) or len(levels) < 2:
+        return True
+    factors = [max(m, M_U_CLAMP_MIN) / max(u, M_U_CLAMP_MIN) for m, u in levels]
+    return factors[0] * EXACT_TOLERANCE >= max(factors[1:-1], default=0) and factors[-1] < 1
+
+
+def _forget_estimate(settings, name: str, description: str) -> None:
+    """Drop one session's m estimates for a comparison; the level falls back to the
+    other sessions' median, or to Splink's default when none is left."""
+    for comparison in settings.comparisons:
+        if comparison.output_column_name != name:
+            continue
+        for level in comparison._comparison_levels_excluding_null:
+            level._trained_m_probabilities = [
+                t for t in level._trained_m_probabilities if t["description"] != description]
+            if not level._has_estimated_m_values and not level._fix_m_probability:
+                level._m_probability = None
+
+
+def _attempt(run: Run, step: str, action):
+    """The action's result, or None (with a warning) when Splink cannot do it on this data."""
+    try:
+        return action() or True
+    except Exception as err:  # noqa: BLE001 - Splink raises many types on degenerate data
+        run.warn(f"linkage training step '{step}' skipped on this data ({type(err).__name__})")
+        return None
+
+
+def _clamped_lookup(records):
+    """Splink 5.0's EM raises when an m estimate underflows below M_U_CLAMP_MIN (a level
+    no match ever reaches, after many iterations); clamp it there, as Splink's own match
+    weight does, so the session completes."""
+    lookup = _lookup(records)
+    for levels in lookup.values():
+        for values in levels.values():
+            for key in ("m_probability", "u_probability"):
+                if isinstance(values.get(key), float) and values[key] < M_U_CLAMP_MIN:
+                    values[key] = M_U_CLAMP_MIN
+    return lookup
+
+
+_lookup = _em.m_u_records_to_lookup_dict
+_em.m_u_records_to_lookup_dict = _clamped_lookup
