@@ -3,7 +3,8 @@
 The model is derived from the canonical fields that hold data: a comparison per field,
 blocking rules over the strong identifiers, u from random pairs, m by EM, then pairs
 are clustered at the configured threshold. Splink runs on the engine's own session,
-so the same code serves DuckDB and Spark.
+so the same code serves DuckDB and Spark. A reused model or an expert's Splink settings
+take the derived model's place (`scv.linkage_settings`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
+
+from scv.linkage_settings import blamed, given_settings
 
 if TYPE_CHECKING:
     from scv.engine.base import Dialect, Engine
@@ -201,10 +204,14 @@ def _link_with_splink(run: Run, total: int) -> None:
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
-    linker = new_linker(inputs, settings)
-    train(linker, fields, run, total)
-    predictions = linker.inference.predict(threshold_match_probability=PAIRS_FLOOR)
-    shift = calibrate_prior(run, linker, predictions.physical_name, total)
+    given = given_settings(run, settings, inputs, absent=set(LINK_FIELDS) - fields)
+    with blamed(given.origin):  # a reused model trains nothing; a given prior stands
+        linker = new_linker(inputs, given.settings)
+        if not given.reused:
+            train(linker, fields, run, total)
+        given.hold_prior(linker)
+        predictions = linker.inference.predict(threshold_match_probability=PAIRS_FLOOR)
+    shift = 0.0 if given.prior is not None else calibrate_prior(run, linker, predictions.physical_name, total)
     run.engine.create(
         "pairs",
         f"""select record_key_l, record_key_r, match_weight + {shift!r} as match_weight,
