@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -206,3 +208,22 @@ def test_a_forgotten_person_stays_out_of_a_run_on_spark(tmp_path, spark_engine, 
     assert {s: c["suppressed"] for s, c in result.per_source.items()} == {"crm": 1, "shop": 1}
     keys = set(project.lakehouse.read_table("silver/records")["record_key"].to_pylist())
     assert "crm:c1" not in keys and "shop:101" not in keys and "crm:c2" in keys
+
+
+
+def test_a_model_trained_on_spark_is_reused_on_spark_without_training(two_sources_on_both):
+    _, spark = two_sources_on_both
+    trained = spark.status().last_run["run_id"]
+    config = spark.base_dir / "reuse.yaml"
+    config.write_text(textwrap.dedent(TWO_SOURCES_YAML).replace("./lakehouse", "./reused")
+                      + f"linkage:\n  model: lakehouse/models/{trained}.json\n")
+    reused = Project.load(config, engine="spark")
+    result = reused.run()
+
+    assert rows(reused, "gold/customer_xref") == rows(spark, "gold/customer_xref")
+    before, after = (json.loads(p.lakehouse.read_file(f"models/{run}.json"))
+                     for p, run in ((spark, trained), (reused, result.run_id)))
+    assert after["probability_two_random_records_match"] == before["probability_two_random_records_match"]
+    assert [c["comparison_levels"] for c in after["comparisons"]] == [
+        c["comparison_levels"] for c in before["comparisons"]]
+    assert not [w for w in result.warnings if "training step" in w]

@@ -77,14 +77,15 @@ def choose(run: Run, fields: set[str], total: int, inputs: dict) -> list:
     if {"first_name", "last_name"} <= fields:
         rules.append(SWAPPED_NAMES)
     run.linkage_facts.update(budget_per_record=run.config.linkage.comparisons_per_record)
-    if rules:
-        _record_counts(run, rules, inputs, spent)
     return rules
 
 
-def _record_counts(run: Run, rules: list, inputs: dict, spent: int) -> None:
-    """Splink's own count of what each chosen rule adds to those before it."""
-    sample = 1.0 if spent <= EXACT_COUNT_LIMIT else math.sqrt(EXACT_COUNT_LIMIT / spent)
+def record_counts(run: Run, rules: list[str], inputs: dict, total: int) -> None:
+    """Splink's own count of what each rule used adds to those before it."""
+    if not rules:
+        return
+    expected = run.config.linkage.comparisons_per_record * total
+    sample = 1.0 if expected <= EXACT_COUNT_LIMIT else math.sqrt(EXACT_COUNT_LIMIT / expected)
     counted = count_comparisons_from_blocking_rules(
         list(inputs.values()), blocking_rules=rules,
         link_type="link_and_dedupe" if len(inputs) > 1 else "dedupe_only",
@@ -94,15 +95,13 @@ def _record_counts(run: Run, rules: list, inputs: dict, spent: int) -> None:
         {"rule": c["blocking_rule"], "comparisons": int(c["marginal_comparison_count"])} for c in counted]
 
 
-def estimated_recall(run: Run, rules: list, linked: str) -> float | None:
+def estimated_recall(run: Run, conditions: list[str], linked: str) -> float | None:
     """Share of true matches some rule compares, estimated from the linked pairs.
 
     Every linked pair was found by a rule; how often one rule finds the pairs the
     others found estimates its recall, and taking the rules as independent, the
     chance a match escapes them all is the product of their misses.
     """
-    dialect = run.engine.splink_api().sql_dialect.sql_dialect_str
-    conditions = [r if isinstance(r, str) else r.get_blocking_rule(dialect).blocking_rule_sql for r in rules]
     if len(conditions) < 2:
         return None
     flags = ", ".join(f"case when {c} then 1 else 0 end as r{i}" for i, c in enumerate(conditions))

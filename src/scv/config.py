@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scv.errors import ConfigError
+from scv.linkage_settings import check_override, read_model
 
 NAME_FIELDS = ("first_name", "middle_name", "last_name", "full_name")
 CANONICAL_FIELDS = (
@@ -165,6 +166,31 @@ class Linkage(_Strict):
     max_pairs_for_u: float = Field(
         2e6, gt=0, description="Random pairs sampled to estimate u probabilities."
     )
+    model: str | None = Field(
+        None, description="A trained Splink model JSON (as scv saves it in models/), relative to scv.yaml: "
+        "pairs are scored with it as it is, nothing is trained.",
+    )
+    splink: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Splink settings, in Splink's own format, that replace scv's derived ones "
+        "(comparisons, blocking_rules_to_generate_predictions, link_type, ...).",
+    )
+
+    @field_validator("splink")
+    @classmethod
+    def _splink_keys(cls, splink: dict[str, Any]) -> dict[str, Any]:
+        if splink:
+            check_override(splink)
+        return splink
+
+    @model_validator(mode="after")
+    def _model_or_comparisons(self) -> Linkage:
+        if self.model and "comparisons" in self.splink:
+            raise ValueError(
+                "give model or splink.comparisons, not both: a reused model brings its own trained "
+                "comparisons (other splink settings, such as blocking rules, may go with a model)"
+            )
+        return self
 
 
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y%m%d", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d")
@@ -398,6 +424,8 @@ def load_config(path: str | Path) -> tuple[ProjectConfig, Path]:
     base = path.resolve().parent
     for name, source in config.sources.items():
         resolve_source(name, source, base)
+    if config.linkage.model:
+        read_model(config.linkage.model, base)
     return config, base
 
 

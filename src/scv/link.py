@@ -3,7 +3,8 @@
 The model is derived from the canonical fields that hold data: a comparison per field,
 blocking rules over the strong identifiers, u from random pairs, m by EM, then pairs
 are clustered at the configured threshold. Splink runs on the engine's own session,
-so the same code serves DuckDB and Spark.
+so the same code serves DuckDB and Spark. A reused model or an expert's Splink settings
+take the derived model's place (`scv.linkage_settings`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator
 
 from scv import blocking
+from scv.linkage_settings import blamed, given_settings
 from scv.training import train
 
 if TYPE_CHECKING:
@@ -164,12 +166,18 @@ def _link_with_splink(run: Run, total: int) -> None:
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
     )
-    linker = new_linker(inputs, settings)
-    train(linker, fields, run, total)
-    # every blocked pair: the prior moves after scoring, so a floor applied now would drop
-    # pairs the calibrated model keeps (or even links)
-    predictions = linker.inference.predict()
-    shift = calibrate_prior(run, linker, predictions.physical_name, total)
+    given = given_settings(run, settings, inputs, absent=set(LINK_FIELDS) - fields)
+    with blamed(given.origin):  # a reused model trains nothing; a given prior stands
+        linker = new_linker(inputs, given.settings)
+        if not given.reused:
+            train(linker, fields, run, total)
+        given.hold_prior(linker)
+        # every blocked pair: the prior moves after scoring, so a floor applied now would
+        # drop pairs the calibrated model keeps (or even links)
+        predictions = linker.inference.predict()
+    used = [r.blocking_rule_sql for r in linker._settings_obj._blocking_rules_to_generate_predictions]
+    blocking.record_counts(run, used, inputs, total)
+    shift = 0.0 if given.prior is not None else calibrate_prior(run, linker, predictions.physical_name, total)
     run.engine.create(
         "pairs",
         f"""select record_key_l, record_key_r, match_weight + {shift!r} as match_weight,
@@ -184,7 +192,7 @@ def _link_with_splink(run: Run, total: int) -> None:
         "clusters", f"select record_key, cluster_id from {clusters.physical_name}"
     )
     linked = f"(select * from pairs where match_probability >= {run.config.linkage.threshold!r})"
-    run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, rules, linked)
+    run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, used, linked)
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
 
 

@@ -49,6 +49,9 @@ class LinkageFacts(TypedDict, total=False):
     prior_from_rules: float  # the prior the deterministic rules gave, before it was re-estimated
     prior: float  # the prior the model was saved with
     em_sessions: list[EmSession]
+    model_source: str  # "trained" on this run's records, or "reused" (linkage.model)
+    model_path: str  # linkage.model as written, when reused
+    settings_overridden: list[str]  # the Splink settings linkage.splink gave
 
 
 @dataclass
@@ -144,7 +147,7 @@ def section(link: Linkage) -> str:
     t = link.threshold
     threshold = "—" if t is None else f"<b>{t:g}</b> (match weight {_fmt_weight(weight(t))})"
     intro = (f"Records linked: <b>{_n(link.records)}</b> · clustering threshold: {threshold}"
-             f" · model <code>models/{_e(link.run_id)}.json</code>")
+             f" · model <code>models/{_e(link.run_id)}.json</code>{_given(link.facts)}")
     parts = ['<h2 id="linkage">Linkage</h2>', f'<p class="sub">{intro}</p>']
     parts += [f'<p class="note">{n}</p>' for n in link.notes]
     parts += ["<h3>Blocking</h3>", _blocking(link.facts, link.records)]
@@ -160,6 +163,16 @@ def section(link: Linkage) -> str:
         parts += ["<h3>Sample of scored pairs by match probability</h3>",
                   sample_section(link.sample, link.levels, names)]
     return "\n".join(parts)
+
+
+def _given(facts: dict) -> str:
+    """Where the model came from, when scv did not derive and train it all itself."""
+    said = []
+    if facts.get("model_source") == "reused":
+        said.append(f"reused from <code>{_e(facts.get('model_path'))}</code>, not trained on this run's records")
+    if facts.get("settings_overridden"):
+        said.append("Splink settings from linkage.splink: " + ", ".join(_e(k) for k in facts["settings_overridden"]))
+    return "".join(f" · {s}" for s in said)
 
 
 def _fmt_weight(w: float) -> str:
