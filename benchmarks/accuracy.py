@@ -25,14 +25,17 @@ FAKE = {"first_name": "first_name", "last_name": "surname", "date_of_birth": "do
 FEBRL = {"first_name": "given_name", "last_name": "surname", "address_line_1": "address_1",
          "address_line_2": "address_2", "city": "suburb", "postcode": "postcode",
          "region": "state", "date_of_birth": "date_of_birth"}
+FEBRL_ATTRIBUTES = ["soc_sec_id"]  # a national identifier, as in the Splink tutorial
 RLDATA = {"first_name": ["fname_c1", "fname_c2"], "last_name": ["lname_c1", "lname_c2"],
           "date_of_birth": ["by", "bm", "bd"]}  # names in two parts, birth year, month, day
 
 DATA_SETS = {
     "fake_1000": {"files": {"people": "fake_1000.csv"}, "id": "unique_id", "columns": FAKE, "truth": "cluster"},
     "fake_20000": {"files": {"people": "fake_20000.csv"}, "id": "unique_id", "columns": FAKE, "truth": "group"},
-    "febrl3": {"files": {"people": "febrl3.csv"}, "id": "rec_id", "columns": FEBRL, "truth": "rec_id"},
-    "febrl4": {"files": {"a": "febrl4a.csv", "b": "febrl4b.csv"}, "id": "rec_id", "columns": FEBRL, "truth": "rec_id"},
+    "febrl3": {"files": {"people": "febrl3.csv"}, "id": "rec_id", "columns": FEBRL, "attributes": FEBRL_ATTRIBUTES,
+               "truth": "rec_id"},
+    "febrl4": {"files": {"a": "febrl4a.csv", "b": "febrl4b.csv"}, "id": "rec_id", "columns": FEBRL, "attributes": FEBRL_ATTRIBUTES,
+               "truth": "rec_id"},
     "RLdata10000": {"files": {"people": "RLdata10000.csv"}, "id": "rec_id", "columns": RLDATA, "truth": "ent_id"},
 }
 REFERENCE_F1 = {"fake_1000": 0.841, "fake_20000": 0.815, "febrl3": 0.997, "febrl4": 1.000}  # none for RLdata10000
@@ -50,7 +53,8 @@ def prepare(folder: Path, spec: dict) -> tuple[Path, Path]:
                       if spec["truth"] == "rec_id" else f"\"{spec['truth']}\"")
         truths.append(f"select '{name}' as source, trim(\"{spec['id']}\") as source_record_id, "
                       f"{truth_expr} as person_id from read_csv('{folder / file}', all_varchar=true)")
-        sources[name] = {"path": file, "id": spec["id"], "columns": spec["columns"]}
+        sources[name] = {"path": file, "id": spec["id"], "columns": spec["columns"],
+                         "attributes": spec.get("attributes", [])}
     truth = folder / "truth.csv"
     con.sql(f"copy ({' union all '.join(truths)}) to '{truth}' (header)")
     config = folder / "scv.yaml"

@@ -28,6 +28,7 @@ CANDIDATES: list[tuple[str, ...]] = [
     ("phone_key",),
     ("date_of_birth",),
     ("postcode", "substr(first_name, 1, 1)"),
+    ("postcode", "house_number"),
     ("year(date_of_birth)", "first_name_phonetic"),
     ("year(date_of_birth)", "last_name_phonetic"),
     ("month(date_of_birth)", "day(date_of_birth)", "substr(last_name, 1, 1)"),
@@ -46,9 +47,11 @@ def column(part: str) -> str:
     return part.split("(")[-1].split(",")[0].split(")")[0] if "(" in part else part
 
 
-def candidates(fields: set[str]) -> list[tuple[str, ...]]:
-    """The candidate rules whose columns all hold data."""
-    return [r for r in CANDIDATES if all(column(p) in fields for p in r)]
+def candidates(fields: set[str], identifiers: list[str]) -> list[tuple[str, ...]]:
+    """The candidate rules whose columns all hold data; identifier attributes after
+    the canonical identifiers (email, phone)."""
+    found = [r for r in CANDIDATES if all(column(p) in fields for p in r)]
+    return found[:4] + [(a,) for a in identifiers] + found[4:]
 
 
 def comparisons_under(run: Run, rule: tuple[str, ...]) -> int:
@@ -61,13 +64,13 @@ def comparisons_under(run: Run, rule: tuple[str, ...]) -> int:
     return int(found or 0)
 
 
-def choose(run: Run, fields: set[str], total: int, inputs: dict) -> list:
+def choose(run: Run, fields: set[str], total: int, inputs: dict, identifiers: list[str]) -> list:
     """The blocking rules for prediction, recorded in `run.linkage_facts`."""
     budget = run.config.linkage.comparisons_per_record * total
     run.engine.create("link_inputs", " union all ".join(
         f"select * from link_input_{source}" for source in inputs))
     chosen, spent = [], 0
-    for rule in candidates(fields):
+    for rule in candidates(fields, identifiers):
         cost = comparisons_under(run, rule)
         if cost == 0 or spent + cost > budget:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from splink import Linker, SettingsCreator
 
 from scv import blocking
 from scv.linkage_settings import blamed, given_settings
+from scv.standardise import silver_columns
 from scv.training import train
 
 if TYPE_CHECKING:
@@ -99,9 +101,45 @@ def comparisons(fields: set[str]) -> list:
     return found
 
 
-def link_input_sql(d: Dialect, source: str) -> str:
+IDENTIFIER_SHARE = 0.2  # distinct values per record from which an attribute reads as an identifier
+IDENTIFIER_LENGTH = 32  # longer values are text (notes), not identifiers
+CATEGORY_VALUES = 20  # fewer distinct values (flags, segments) say little about who someone is
+
+
+def attribute_columns(engine: Engine) -> list[str]:
+    """The `attributes` carried in silver that linkage can name: plain identifiers."""
+    known = set(silver_columns([]))
+    return [c for c, _ in engine.columns("silver_records")
+            if c not in known and c not in LINK_FIELDS and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c)]
+
+
+def attribute_kinds(run: Run, attributes: list[str]) -> dict[str, str]:
+    """Which attributes can tell people apart, by measurement: an identifier (many
+    distinct, short values: a national insurance number, a loyalty card), a category
+    with enough values to help; coarser ones (flags, segments) and text are left out."""
+    kinds = {}
+    for name in attributes:
+        q = run.engine.dialect.quote(name)
+        present, distinct, length = run.engine.rows(
+            f"select count({q}), count(distinct {q}), avg(length({q})) from silver_records")[0]
+        if not present or distinct < CATEGORY_VALUES or length > IDENTIFIER_LENGTH:
+            continue
+        kinds[name] = "identifier" if distinct >= IDENTIFIER_SHARE * present else "category"
+    return kinds
+
+
+def attribute_comparisons(kinds: dict[str, str]) -> list:
+    """An identifier exactly or with one typo; a category exactly, weighted by how
+    common the value is."""
+    return [cl.DamerauLevenshteinAtThresholds(name, [1]) if kind == "identifier"
+            else cl.ExactMatch(name).configure(term_frequency_adjustments=True)
+            for name, kind in kinds.items()]
+
+
+def link_input_sql(d: Dialect, source: str, attributes: list[str] = ()) -> str:
     """Silver records of one source with the columns the model compares."""
     lit = d.literal
+    extra = "".join(f", {d.quote(a)}" for a in attributes)
     # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
     # address (info@) says nothing about the person. E.164 ends in the national number.
     # A postcode is compared as its letters and digits, valid for the country or not.
@@ -109,7 +147,7 @@ def link_input_sql(d: Dialect, source: str) -> str:
                       first_name_key, first_name_phonetic, last_name_phonetic, date_of_birth,
                       case when not email_role then email_key end as email,
                       substr(phone, -10) as phone_key,
-                      postcode_key as postcode, address_line_1, city, gender
+                      postcode_key as postcode, house_number, address_line_1, city, gender{extra}
                from silver_records where source = {lit(source)}"""
 
 
@@ -117,12 +155,13 @@ SILVER_COLUMN = {"phone_key": "phone", "postcode": "postcode_key"}  # link field
 
 
 def present_fields(run: Run) -> set[str]:
+    """The link fields and attributes that hold data in some record."""
+    fields = [*LINK_FIELDS, "house_number", *attribute_columns(run.engine)]
+    q = run.engine.dialect.quote
     counts = run.engine.rows(
-        "select " + ", ".join(
-            f"count({SILVER_COLUMN.get(f, f)})" for f in LINK_FIELDS
-        ) + " from silver_records"
+        "select " + ", ".join(f"count({q(SILVER_COLUMN.get(f, f))})" for f in fields) + " from silver_records"
     )[0]
-    return {f for f, n in zip(LINK_FIELDS, counts) if n > 0}
+    return {f for f, n in zip(fields, counts) if n > 0}
 
 
 def link(run: Run) -> None:
@@ -140,9 +179,9 @@ def register_inputs(engine: Engine) -> dict:
     """Each source of engine table silver_records as a Splink input (engine table
     link_input_<source>), by source name: how linkage, `scv explain` and the report's
     pair sample all present the records to a model."""
-    api, inputs = engine.splink_api(), {}
+    api, inputs, attributes = engine.splink_api(), {}, attribute_columns(engine)
     for source, in engine.rows("select distinct source from silver_records order by 1"):
-        engine.create(f"link_input_{source}", link_input_sql(engine.dialect, source))
+        engine.create(f"link_input_{source}", link_input_sql(engine.dialect, source, attributes))
         inputs[source] = api.register(f"link_input_{source}", dataset_display_name=source)
     return inputs
 
@@ -156,12 +195,14 @@ def new_linker(inputs: dict, settings) -> Linker:
 def _link_with_splink(run: Run, total: int) -> None:
     fields = present_fields(run)
     inputs = register_inputs(run.engine)
-    rules = blocking.choose(run, fields, total, inputs)
+    attributes = attribute_kinds(run, sorted(fields - set(LINK_FIELDS) - {"house_number"}))
+    identifiers = [name for name, kind in attributes.items() if kind == "identifier"]
+    rules = blocking.choose(run, fields, total, inputs, identifiers)
     settings = SettingsCreator(
         link_type="link_and_dedupe" if len(inputs) > 1 else "dedupe_only",
         unique_id_column_name="record_key",
         source_dataset_column_name="source",
-        comparisons=comparisons(fields),
+        comparisons=comparisons(fields) + attribute_comparisons(attributes),
         blocking_rules_to_generate_predictions=rules,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
