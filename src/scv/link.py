@@ -16,6 +16,8 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
+from scv.clusters import cluster, recommend_threshold, review
+
 if TYPE_CHECKING:
     from scv.engine.base import Dialect, Engine
     from scv.pipeline import Run
@@ -162,12 +164,14 @@ def present_fields(run: Run) -> set[str]:
 
 
 def link(run: Run) -> None:
-    """Engine tables `pairs` and `clusters`; pairs are published to silver/pairs."""
+    """Engine tables `pairs`, `clusters` and `cluster_review`; pairs are published to silver/pairs."""
     total = run.engine.count("silver_records")
     if total < 2:
         _singletons(run)
     else:
         _link_with_splink(run, total)
+    review(run, weight(run.config.linkage.threshold))
+    recommend_threshold(run, run.config.linkage.threshold)
     run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
     run.count(None, "pairs", run.engine.count("pairs"))
 
@@ -211,12 +215,7 @@ def _link_with_splink(run: Run, total: int) -> None:
                    1 / (1 + pow(2, -(match_weight + {shift!r}))) as match_probability
             from {predictions.physical_name}""",
     )
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_weight=weight(run.config.linkage.threshold) - shift
-    )
-    run.engine.create(
-        "clusters", f"select record_key, cluster_id from {clusters.physical_name}"
-    )
+    cluster(run, linker, predictions, weight(run.config.linkage.threshold) - shift)
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
 
 
