@@ -112,6 +112,11 @@ class Source(_Strict):
         default_factory=list, description="Other columns carried through to silver and gold."
     )
     delimiter: str | None = Field(None, description="CSV delimiter; sniffed when absent.")
+    deduplicated: bool = Field(
+        False,
+        description="The source holds each person at most once: no customer gets two of its records "
+        "(each of its records joins a customer by its single best link).",
+    )
     validation: Validation = Field(default_factory=Validation)
 
     @field_validator("columns", mode="before")

@@ -27,10 +27,12 @@ def rank_records(run: Run) -> None:
         "ranked_records",
         f"""with scored as (
                 select s.*, c.cluster_id, {filled} as _completeness,
+                       coalesce(r.needs_review, false) as _needs_review, r.review_reason as _review_reason,
                        coalesce(s.updated_at, s.created_at) as _recency,
                        count(*) over (partition by c.cluster_id) as _cluster_size,
                        min(s.record_key) over (partition by c.cluster_id) as _first_key
-                from silver_records s join clusters c on s.record_key = c.record_key)
+                from silver_records s join clusters c on s.record_key = c.record_key
+                left join cluster_review r on c.cluster_id = r.cluster_id)
             select *,
                 concat({run.engine.dialect.literal(CUSTOMER_ID_PREFIX)},
                        upper(substr(md5(_first_key), 1, 12))) as customer_id,
@@ -55,7 +57,8 @@ def golden(run: Run) -> None:
         "customers",
         f"""select customer_id, {fields},
                    count(*) as record_count, {d.sorted_set('source')} as sources,
-                   min(created_at) as first_seen, max(_recency) as last_updated
+                   min(created_at) as first_seen, max(_recency) as last_updated,
+                   bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
             from ranked_records group by customer_id""",
     )
     run.engine.create(

@@ -20,6 +20,7 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator
 
 from scv import blocking
+from scv.clusters import cluster, recommend_threshold, review
 from scv.linkage_settings import blamed, given_settings
 from scv.standardise import silver_columns
 from scv.training import train
@@ -165,12 +166,14 @@ def present_fields(run: Run) -> set[str]:
 
 
 def link(run: Run) -> None:
-    """Engine tables `pairs` and `clusters`; pairs are published to silver/pairs."""
+    """Engine tables `pairs`, `clusters` and `cluster_review`; pairs are published to silver/pairs."""
     total = run.engine.count("silver_records")
     if total < 2:
         _singletons(run)
     else:
         _link_with_splink(run, total)
+    review(run, weight(run.config.linkage.threshold))
+    recommend_threshold(run, run.config.linkage.threshold)
     run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
     run.count(None, "pairs", run.engine.count("pairs"))
 
@@ -226,12 +229,7 @@ def _link_with_splink(run: Run, total: int) -> None:
             from {predictions.physical_name}
             where match_weight + {shift!r} >= {weight(PAIRS_FLOOR)!r}""",
     )
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_weight=weight(run.config.linkage.threshold) - shift
-    )
-    run.engine.create(
-        "clusters", f"select record_key, cluster_id from {clusters.physical_name}"
-    )
+    cluster(run, linker, predictions, weight(run.config.linkage.threshold) - shift)
     linked = f"(select * from pairs where match_probability >= {run.config.linkage.threshold!r})"
     run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, used, linked)
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())

@@ -52,6 +52,12 @@ class LinkageFacts(TypedDict, total=False):
     model_source: str  # "trained" on this run's records, or "reused" (linkage.model)
     model_path: str  # linkage.model as written, when reused
     settings_overridden: list[str]  # the Splink settings linkage.splink gave
+    recommended_threshold: float  # highest expected F1 over the scored pairs' calibrated probabilities
+    expected_f1_at_recommended: float
+    expected_f1_at_threshold: float
+    clusters_split: int  # clusters parted at a bridge with evidence against (scv.clusters)
+    clusters_weak_link: int  # customers to review: held by a bridge with little evidence across
+    clusters_loose: int  # customers to review: fewer than half their record pairs at the threshold
 
 
 @dataclass
@@ -147,7 +153,7 @@ def section(link: Linkage) -> str:
     t = link.threshold
     threshold = "—" if t is None else f"<b>{t:g}</b> (match weight {_fmt_weight(weight(t))})"
     intro = (f"Records linked: <b>{_n(link.records)}</b> · clustering threshold: {threshold}"
-             f" · model <code>models/{_e(link.run_id)}.json</code>{_given(link.facts)}")
+             f"{_recommended(link.facts)} · model <code>models/{_e(link.run_id)}.json</code>{_given(link.facts)}")
     parts = ['<h2 id="linkage">Linkage</h2>', f'<p class="sub">{intro}</p>']
     parts += [f'<p class="note">{n}</p>' for n in link.notes]
     parts += ["<h3>Blocking</h3>", _blocking(link.facts, link.records)]
@@ -158,6 +164,8 @@ def section(link: Linkage) -> str:
         parts += ["<h3>Match weights of scored pairs</h3>", _histogram(link)]
     if link.clusters is not None:
         parts += ["<h3>Cluster sizes</h3>", _clusters(link.clusters, link.largest)]
+    if "clusters_split" in link.facts:
+        parts += ["<h3>Cluster review</h3>", _review(link.facts)]
     if link.sample is not None:
         names = [c["output_column_name"] for c in link.model["comparisons"]]
         parts += ["<h3>Sample of scored pairs by match probability</h3>",
@@ -173,6 +181,21 @@ def _given(facts: dict) -> str:
     if facts.get("settings_overridden"):
         said.append("Splink settings from linkage.splink: " + ", ".join(_e(k) for k in facts["settings_overridden"]))
     return "".join(f" · {s}" for s in said)
+def _recommended(facts: dict) -> str:
+    t = facts.get("recommended_threshold")
+    if t is None:
+        return ""
+    return (f" · recommended from the scores: <b>{t:.3g}</b> (expected F1 {facts['expected_f1_at_recommended']:.3f}"
+            f", at the configured threshold {facts['expected_f1_at_threshold']:.3f})")
+
+
+def _review(facts: dict) -> str:
+    weak, loose = facts.get("clusters_weak_link", 0), facts.get("clusters_loose", 0)
+    return (f"<p><b>{facts['clusters_split']:,}</b> clusters split where a single pair joined two groups "
+            "whose other pairs, summed, weigh against a match (their customers' <code>review_reason</code> "
+            f"is <code>split</code>). <b>{weak + loose:,}</b> customers need review "
+            f"(<code>needs_review</code> in gold/customers): <b>{weak:,}</b> held together by one weak link, "
+            f"<b>{loose:,}</b> loose, fewer than half of their record pairs scoring at the threshold.</p>")
 
 
 def _fmt_weight(w: float) -> str:

@@ -1,0 +1,147 @@
+"""Cluster review: loose clusters split or flagged, deduplicated sources, a threshold from the scores."""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from conftest import SHARED_DATA, write_project
+from scv import Project
+from scv.clusters import review_clusters
+from scv.link import weight
+
+THRESHOLD = weight(0.9)  # +3.17
+GROUP_A, GROUP_B = ["crm:a1", "crm:a2", "crm:a3"], ["crm:b1", "crm:b2", "crm:b3"]
+
+
+def load(engine, clusters: dict[str, list[str]], pairs: list[tuple[str, str, float]]) -> None:
+    """Engine tables `clusters` and `pairs` as linkage leaves them."""
+    engine.read_arrow("clusters", pa.Table.from_pylist(
+        [{"record_key": k, "cluster_id": c} for c, keys in clusters.items() for k in keys]))
+    engine.read_arrow("pairs", pa.Table.from_pylist(
+        [{"record_key_l": l, "record_key_r": r, "match_weight": w, "match_probability": 1 / (1 + 2 ** -w)}
+         for l, r, w in pairs]))
+
+
+def tight(group: list[str]) -> list[tuple[str, str, float]]:
+    return [(a, b, 12.0) for a, b in combinations(group, 2)]
+
+
+def clusters(engine) -> list[list[str]]:
+    by_id: dict[str, list[str]] = {}
+    for key, cluster_id in engine.rows("select record_key, cluster_id from clusters"):
+        by_id.setdefault(cluster_id, []).append(key)
+    return sorted(sorted(keys) for keys in by_id.values())
+
+
+def flags(engine) -> dict[str, tuple[bool, str]]:
+    return {c: (n, r) for c, n, r in engine.rows("select cluster_id, needs_review, review_reason from cluster_review")}
+
+
+def test_two_tight_groups_joined_by_one_pair_against_the_rest_are_split(engine):
+    # a1-b1 scored above the threshold, but a2-b1 and a3-b2 weigh more against: two people
+    load(engine, {"k": GROUP_A + GROUP_B},
+         tight(GROUP_A) + tight(GROUP_B) + [("crm:a1", "crm:b1", 5.0), ("crm:a2", "crm:b1", -4.0),
+                                             ("crm:a3", "crm:b2", -3.0)])
+    found = review_clusters(engine, THRESHOLD)
+
+    assert clusters(engine) == [GROUP_A, GROUP_B]
+    assert flags(engine) == {"k/1": (False, "split"), "k/2": (False, "split")}
+    assert (found.split, found.weak_link, found.loose) == (1, 0, 0)
+
+
+def test_two_groups_joined_by_a_pair_with_little_evidence_across_are_flagged_not_split(engine):
+    # across: +5 - 3 = +2, for one person but below the +3.17 a single pair must show
+    load(engine, {"k": GROUP_A + GROUP_B},
+         tight(GROUP_A) + tight(GROUP_B) + [("crm:a1", "crm:b1", 5.0), ("crm:a2", "crm:b1", -3.0)])
+    found = review_clusters(engine, THRESHOLD)
+
+    assert clusters(engine) == [sorted(GROUP_A + GROUP_B)]
+    assert flags(engine) == {"k": (True, "weak link")}
+    assert (found.split, found.weak_link) == (0, 1)
+
+
+def test_a_chain_is_flagged_loose_and_a_tight_group_is_left_alone(engine):
+    chain = [f"shop:{i}" for i in range(1, 6)]  # 4 links of 10 possible pairs
+    load(engine, {"chain": chain, "tight": GROUP_A + ["crm:a4"]},
+         [(a, b, 8.0) for a, b in zip(chain, chain[1:])] + tight(GROUP_A + ["crm:a4"]))
+    found = review_clusters(engine, THRESHOLD)
+
+    assert flags(engine) == {"chain": (True, "loose")}
+    assert len(clusters(engine)) == 2 and found.loose == 1
+
+
+# ---------------------------------------------------------------- through the pipeline
+
+HALVES_YAML = """\
+    lakehouse: ./lakehouse
+    sources:
+      crm:
+        path: crm.csv
+        id: unique_id
+        deduplicated: {deduplicated}
+        columns: {{first_name: first_name, last_name: surname, date_of_birth: dob, city: city, email: email}}
+      shop:
+        path: shop.csv
+        id: unique_id
+        columns: {{first_name: first_name, last_name: surname, date_of_birth: dob, city: city, email: email}}
+    """
+
+
+@pytest.fixture(scope="module")
+def halves(tmp_path_factory) -> dict[bool, Project]:
+    """Splink's fake_1000 as a CRM and a shop (alternate rows, duplicates in both), linked
+    with the CRM taken as it is and declared deduplicated."""
+    data = SHARED_DATA / "fake_1000.csv"
+    if not data.exists():
+        pytest.skip(f"shared data not found at {data}")
+    header, *rows = data.read_text(encoding="utf-8").splitlines()
+    files = {"crm.csv": "\n".join([header, *rows[::2]]), "shop.csv": "\n".join([header, *rows[1::2]])}
+    projects = {}
+    for deduplicated in (False, True):
+        folder = tmp_path_factory.mktemp(f"deduplicated_{deduplicated}")
+        project = Project.load(write_project(folder, HALVES_YAML.format(deduplicated=str(deduplicated).lower()), files))
+        project.run()
+        projects[deduplicated] = project
+    return projects
+
+
+def most_crm_records_in_a_customer(project: Project) -> int:
+    xref = project.lakehouse.read_table("gold/customer_xref").filter(pc.equal(pc.field("source"), "crm"))
+    return pc.max(pc.value_counts(xref["customer_id"]).field("counts")).as_py()
+
+
+def test_a_deduplicated_source_never_has_two_records_in_one_customer(halves):
+    assert most_crm_records_in_a_customer(halves[False]) > 1  # the CRM does hold duplicates
+    assert most_crm_records_in_a_customer(halves[True]) == 1
+
+
+def facts(project: Project) -> dict:
+    return json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
+
+
+def test_a_threshold_is_recommended_from_the_scores(halves):
+    found = facts(halves[False])
+    assert 0 < found["recommended_threshold"] < 1 and found["threshold"] == 0.9
+    assert 0 < found["expected_f1_at_threshold"] <= found["expected_f1_at_recommended"] <= 1
+
+
+def test_the_report_counts_the_customers_gold_flags_for_review(halves):
+    project = halves[False]
+    found = facts(project)
+    customers = project.lakehouse.read_table("gold/customers")
+    flagged = pc.sum(customers["needs_review"]).as_py()
+    assert flagged == found["clusters_weak_link"] + found["clusters_loose"] > 0
+    reasons = customers.filter(customers["needs_review"])["review_reason"].to_pylist()
+    assert set(reasons) <= {"weak link", "loose"}
+    run_id = project.lakehouse.read_table("audit/runs")["run_id"][-1].as_py()
+    html = Path(project.lakehouse.path(f"reports/{run_id}/quality.html")).read_text()
+    part = html.split('<h2 id="linkage">')[1]
+    assert (f"<b>{found['clusters_split']:,}</b> clusters split" in part
+            and f"<b>{flagged:,}</b> customers need review" in part)
+    assert f"recommended from the scores: <b>{found['recommended_threshold']:.3g}</b>" in part
