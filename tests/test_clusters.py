@@ -127,8 +127,14 @@ def facts(project: Project) -> dict:
 
 def test_a_threshold_is_recommended_from_the_scores(halves):
     found = facts(halves[False])
-    assert 0 < found["recommended_threshold"] < 1 and found["threshold"] == 0.9
+    assert 0 < found["recommended_threshold"] < 1
     assert 0 < found["expected_f1_at_threshold"] <= found["expected_f1_at_recommended"] <= 1
+
+
+def test_by_default_records_are_clustered_at_the_recommended_threshold_but_not_below_even_odds(halves):
+    found = facts(halves[False])
+    assert found["threshold_configured"] == "auto"
+    assert found["threshold"] == max(found["recommended_threshold"], 0.5)
 
 
 def test_the_report_counts_the_customers_gold_flags_for_review(halves):
@@ -144,4 +150,4 @@ def test_the_report_counts_the_customers_gold_flags_for_review(halves):
     part = html.split('<h2 id="linkage">')[1]
     assert (f"<b>{found['clusters_split']:,}</b> clusters split" in part
             and f"<b>{flagged:,}</b> customers need review" in part)
-    assert f"recommended from the scores: <b>{found['recommended_threshold']:.3g}</b>" in part
+    assert f"<code>auto</code>: the highest expected F1 over the calibrated scores, {found['expected_f1_at_recommended']:.3f}" in part

@@ -231,7 +231,8 @@ def test_fake_1000_labels_score_a_default_run(fake_1000, tmp_path):
     # the labels hold every true pair, so their recall is the truth's pairwise recall
     assert out["recall"] == project.evaluate().recall and out["f1"] > 0.7
     curve = out["curve"]
-    assert curve["true_pairs"] == 2031 and curve["configured"]["threshold"] == 0.9
+    clustered_at = json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())["threshold"]
+    assert curve["true_pairs"] == 2031 and curve["configured"]["threshold"] == clustered_at
     assert 0 < curve["recommended_threshold"] < 1 and "<svg" in (tmp_path / "curve.html").read_text()
     assert project.evaluate(labels=labels) == LabelScores(**{k: v for k, v in out.items() if k != "curve"})
 

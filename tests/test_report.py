@@ -282,6 +282,7 @@ FACTS = {  # as link records them on Run.linkage_facts
 }
 TWO_HALVES_YAML = """\
     lakehouse: ./lakehouse
+    linkage: {threshold: 0.9}
     sources:
 """ + "".join(f"""\
       {name}:

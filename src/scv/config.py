@@ -160,8 +160,16 @@ def _check_parts(field: str, parts: Any) -> None:
 
 
 class Linkage(_Strict):
-    threshold: float = Field(
-        0.9, gt=0, lt=1, description="Match probability (above 0, below 1) at which records are clustered."
+    @field_validator("threshold")
+    @classmethod
+    def _probability(cls, threshold: Any) -> Any:
+        if threshold != "auto" and not 0 < threshold < 1:
+            raise ValueError(f"give a match probability above 0 and below 1, or auto; not {threshold}")
+        return threshold
+
+    threshold: float | Literal["auto"] = Field(
+        "auto", description="Match probability (above 0, below 1) at which records are clustered, or "
+        "auto: the one with the highest expected F1 over this run's calibrated scores, never below 0.5.",
     )
     seed: int = Field(42, description="Seed for Splink's random sampling, for repeatable models.")
     comparisons_per_record: float = Field(

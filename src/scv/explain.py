@@ -20,7 +20,7 @@ import pyarrow.dataset as ds
 from scv.config import CANONICAL_FIELDS, ProjectConfig
 from scv.errors import ScvError
 from scv.lakehouse import Lakehouse
-from scv.link import PAIRS_FLOOR, new_linker, register_inputs
+from scv.link import FALLBACK_THRESHOLD, PAIRS_FLOOR, new_linker, register_inputs
 from scv.pipeline import Run
 from scv.quality_tables import PERSONAL_FIELDS
 from scv.validate import mask
@@ -108,8 +108,15 @@ def explain(project: Project, record_key_a: str, record_key_b: str, *, reveal: b
         found_by_blocking_rules=bool(record["found_by_blocking_rules"]),
         pairs_match_probability=_pairs_probability(lake, record_key_a, record_key_b),
         customer_ids=_customer_ids(lake, [record_key_a, record_key_b]),
-        threshold=project.config.linkage.threshold, revealed=reveal, notes=_notes(lake, run_id), chart=chart,
+        threshold=run_threshold(lake, run_id), revealed=reveal, notes=_notes(lake, run_id), chart=chart,
     )
+
+
+def run_threshold(lake: Lakehouse, run_id: str) -> float:
+    """The probability a run clustered at (under `linkage.threshold: auto`, its own)."""
+    runs = lake.read("audit/runs").to_table(filter=ds.field("run_id") == run_id).to_pylist()
+    facts = json.loads(runs[0].get("linkage") or "{}") if runs else {}
+    return facts.get("threshold", FALLBACK_THRESHOLD)
 
 
 def _last_model(lake: Lakehouse) -> tuple[str, dict]:

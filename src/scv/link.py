@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from scv.engine.base import Dialect, Engine
     from scv.pipeline import Run
 
+FALLBACK_THRESHOLD = 0.9  # `auto` with no scored pairs to recommend from
+AUTO_FLOOR = 0.5  # `auto` never clusters on a pair more likely two people than one
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
 MIN_PAIRS_TO_REESTIMATE = 100  # fewer scored pairs are too small a sample to re-estimate the prior
 LINK_FIELDS = (
@@ -172,8 +174,7 @@ def link(run: Run) -> None:
         _singletons(run)
     else:
         _link_with_splink(run, total)
-    review(run, weight(run.config.linkage.threshold))
-    recommend_threshold(run, run.config.linkage.threshold)
+    review(run, weight(run.linkage_facts.setdefault("threshold", configured_threshold(run))))
     run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
     run.count(None, "pairs", run.engine.count("pairs"))
 
@@ -229,10 +230,30 @@ def _link_with_splink(run: Run, total: int) -> None:
             from {predictions.physical_name}
             where match_weight + {shift!r} >= {weight(PAIRS_FLOOR)!r}""",
     )
-    cluster(run, linker, predictions, weight(run.config.linkage.threshold) - shift)
-    linked = f"(select * from pairs where match_probability >= {run.config.linkage.threshold!r})"
+    threshold = clustering_threshold(run)
+    cluster(run, linker, predictions, weight(threshold) - shift)
+    linked = f"(select * from pairs where match_probability >= {threshold!r})"
     run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, used, linked)
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
+
+
+def configured_threshold(run: Run) -> float:
+    """linkage.threshold as a probability; under `auto`, the fallback when nothing was scored."""
+    configured = run.config.linkage.threshold
+    return FALLBACK_THRESHOLD if configured == "auto" else configured
+
+
+def clustering_threshold(run: Run) -> float:
+    """linkage.threshold, or under `auto` the threshold with the highest expected F1 over
+    this run's scored pairs, taking their calibrated probabilities at their word, but
+    never below even odds: a customer view should not merge two people on a pair that
+    is more likely two. Recorded as the run's `threshold`."""
+    recommend_threshold(run, configured_threshold(run))
+    threshold = configured_threshold(run)
+    if run.config.linkage.threshold == "auto":
+        threshold = max(run.linkage_facts.get("recommended_threshold", threshold), AUTO_FLOOR)
+    run.linkage_facts.update(threshold=threshold, threshold_configured=run.config.linkage.threshold)
+    return threshold
 
 
 def weight(probability: float) -> float:

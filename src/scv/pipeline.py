@@ -204,7 +204,7 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
         "per_source": json.dumps(result.per_source, sort_keys=True),
         "stage_seconds": json.dumps(result.stage_seconds),
         "warnings": json.dumps(result.warnings),
-        "linkage": json.dumps({"threshold": run.config.linkage.threshold, **run.linkage_facts}),
+        "linkage": json.dumps(run.linkage_facts),
     }
     schema = pa.schema([
         ("run_id", pa.string()), ("started_at", pa.timestamp("us", "UTC")),

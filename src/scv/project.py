@@ -118,7 +118,7 @@ class Project:
         if not self.lakehouse.exists("silver/pairs"):
             raise ScvError("no silver/pairs yet: run `scv run` first")
         result = threshold_curve(self.lakehouse.read("silver/pairs"), xref,
-                                 configured=self.config.linkage.threshold, **judge)
+                                 configured=self._last_threshold(), **judge)
         if chart is not None:
             write_chart(result, chart)
         return result
@@ -132,6 +132,12 @@ class Project:
         """Why two records were or were not linked: the pair scored again with the last run's
         model, weight by weight. Personal values appear as their shape unless `reveal`."""
         return explain(self, record_key_a, record_key_b, reveal=reveal)
+
+    def _last_threshold(self) -> float:
+        """The threshold the last linking run clustered at."""
+        from scv.explain import _last_model, run_threshold
+
+        return run_threshold(self.lakehouse, _last_model(self.lakehouse)[0])
 
     def _truth(self, truth: str | Path | None) -> pa.Table:
         if truth is not None:

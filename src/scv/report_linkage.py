@@ -42,7 +42,8 @@ class EmSession(TypedDict):
 class LinkageFacts(TypedDict, total=False):
     """What link records on `Run.linkage_facts`; every key may be missing, others are listed as found."""
 
-    threshold: float  # linkage.threshold (the pipeline adds it)
+    threshold: float  # the probability records were clustered at
+    threshold_configured: float | str  # linkage.threshold as configured: a probability or "auto"
     blocking_rules: list[BlockingRule]
     budget_per_record: float | None  # comparisons a record may cost
     estimated_blocking_recall: float | None  # share of true matches the rules generate
@@ -183,6 +184,9 @@ def _given(facts: dict) -> str:
     return "".join(f" · {s}" for s in said)
 def _recommended(facts: dict) -> str:
     t = facts.get("recommended_threshold")
+    if facts.get("threshold_configured") == "auto":
+        return (" (<code>auto</code>: the highest expected F1 over the calibrated scores, "
+                f"{facts.get('expected_f1_at_recommended', float('nan')):.3f}, never below 0.5)")
     if t is None:
         return ""
     return (f" · recommended from the scores: <b>{t:.3g}</b> (expected F1 {facts['expected_f1_at_recommended']:.3f}"
