@@ -75,13 +75,16 @@ def main() -> None:
             run = project.run()
             seconds = time.perf_counter() - started
             scores = project.evaluate(truth)
-            results[name] = {**scores.as_dict(), "seconds": round(seconds, 1), "warnings": run.warnings}
+            facts = json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
+            results[name] = {**scores.as_dict(), "seconds": round(seconds, 1), "warnings": run.warnings,
+                             **{k: facts.get(k) for k in ("threshold", "share_linked_strangers", "retrained_without",
+                                                          "estimated_blocking_recall")}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
-    print("| data set | precision | recall | F1 | reference F1 | seconds |\n|---|---|---|---|---|---|")
+    print("| data set | precision | recall | F1 | reference F1 | threshold | seconds |\n|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
-              f"{f'{REFERENCE_F1[name]:.3f}' if name in REFERENCE_F1 else '—'} | {r['seconds']} |")
+              f"{f'{REFERENCE_F1[name]:.3f}' if name in REFERENCE_F1 else '—'} | {r['threshold']:.2f} | {r['seconds']} |")
 
 
 if __name__ == "__main__":

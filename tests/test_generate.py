@@ -367,7 +367,7 @@ def test_demo_project_yaml_is_yaml_with_only_the_allowed_keys():
     project = yaml.safe_load(demo_project_yaml())
     assert set(project) == {"lakehouse", "engine", "sources", "linkage"}
     assert project["engine"] == "duckdb"
-    assert project["linkage"] == {"threshold": 0.9}
+    assert project["linkage"] == {"threshold": "auto"}
     for source in project["sources"].values():
         assert set(source) <= {"path", "format", "id", "updated_at", "columns", "attributes"}
 

@@ -483,7 +483,7 @@ sources:
   # via the shop's customer_id, so it is not listed here.
 
 linkage:
-  threshold: 0.9   # match probability at which two records count as the same person
+  threshold: auto  # or a match probability: auto picks the best expected F1 from the scores
 """
 
 

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 FALLBACK_THRESHOLD = 0.9  # `auto` with no scored pairs to recommend from
 AUTO_FLOOR = 0.5  # `auto` never clusters on a pair more likely two people than one
+SHARED_BY_HOUSEHOLDS = {"phone_key", "postcode", "house_number", "address_line_1", "city"}
+OVERLINKED_SHARE = 0.5  # a model whose linked pairs are mostly strangers has learnt something else
+MIN_PAIRS_TO_JUDGE = 100  # fewer blocked pairs say too little to judge a model by
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
 MIN_PAIRS_TO_REESTIMATE = 100  # fewer scored pairs are too small a sample to re-estimate the prior
 LINK_FIELDS = (
@@ -212,16 +215,38 @@ def _link_with_splink(run: Run, total: int) -> None:
         retain_intermediate_calculation_columns=False,
     )
     given = given_settings(run, settings, inputs, absent=set(LINK_FIELDS) - fields)
+    linker, predictions, shift, threshold = _score(run, inputs, given, fields, total, em=True)
+    if not given.reused and overlinked(run):
+        run.warn(f"the trained model links people who are plainly not one person: "
+                 f"{run.linkage_facts['share_linked_strangers']:.0%} of the pairs it links disagree on "
+                 "first name and date of birth; retrained without the comparisons a household shares "
+                 f"({', '.join(sorted(SHARED_BY_HOUSEHOLDS & fields))})")
+        given = given.without(SHARED_BY_HOUSEHOLDS)
+        linker, predictions, shift, threshold = _score(run, inputs, given, fields - SHARED_BY_HOUSEHOLDS, total, em=True)
+        run.linkage_facts["retrained_without"] = sorted(SHARED_BY_HOUSEHOLDS & fields)
+        if overlinked(run):
+            run.warn("the retrained model still links people who disagree on first name and date of "
+                     "birth: review the customers flagged in gold, or raise linkage.threshold")
+    used = [r.blocking_rule_sql for r in linker._settings_obj._blocking_rules_to_generate_predictions]
+    blocking.record_counts(run, used, inputs, total)
+    cluster(run, linker, predictions, weight(threshold) - shift)
+    linked = f"(select * from pairs where match_probability >= {threshold!r})"
+    run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, used, linked)
+    run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
+
+
+def _score(run: Run, inputs: dict, given, fields: set[str], total: int, em: bool):
+    """Train (unless the model is reused), score every blocked pair, calibrate the prior,
+    write engine table `pairs` and choose the threshold; the calibrated weight of a pair
+    is Splink's plus the returned shift."""
     with blamed(given.origin):  # a reused model trains nothing; a given prior stands
         linker = new_linker(inputs, given.settings)
         if not given.reused:
-            train(linker, fields, run, total)
+            train(linker, fields, run, total, em=em)
         given.hold_prior(linker)
         # every blocked pair: the prior moves after scoring, so a floor applied now would
         # drop pairs the calibrated model keeps (or even links)
         predictions = linker.inference.predict()
-    used = [r.blocking_rule_sql for r in linker._settings_obj._blocking_rules_to_generate_predictions]
-    blocking.record_counts(run, used, inputs, total)
     shift = 0.0 if given.prior is not None else calibrate_prior(run, linker, predictions.physical_name, total)
     run.engine.create(
         "pairs",
@@ -230,11 +255,29 @@ def _link_with_splink(run: Run, total: int) -> None:
             from {predictions.physical_name}
             where match_weight + {shift!r} >= {weight(PAIRS_FLOOR)!r}""",
     )
-    threshold = clustering_threshold(run)
-    cluster(run, linker, predictions, weight(threshold) - shift)
-    linked = f"(select * from pairs where match_probability >= {threshold!r})"
-    run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, used, linked)
-    run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
+    return linker, predictions, shift, clustering_threshold(run)
+
+
+def overlinked(run: Run) -> bool:
+    """Whether the model links people who are plainly not one person: most of the pairs
+    it links disagree outright on the first name and on the date of birth (a
+    household's surname, address and phone outvoting them), where both are known."""
+    fields = present_fields(run)
+    if not {"first_name", "date_of_birth"} <= fields:
+        return False
+    threshold = run.linkage_facts["threshold"]
+    linked, strangers = run.engine.rows(f"""
+        select count(*), count(case when l.first_name <> r.first_name
+                                     and l.first_name_key <> r.first_name_key
+                                     and l.first_name_phonetic <> r.first_name_phonetic
+                                     and abs(year(l.date_of_birth) - year(r.date_of_birth)) > 1
+                                    then 1 end)
+        from pairs p join link_inputs l on l.record_key = p.record_key_l
+                     join link_inputs r on r.record_key = p.record_key_r
+        where p.match_probability >= {threshold!r} and l.first_name is not null and r.first_name is not null
+          and l.date_of_birth is not null and r.date_of_birth is not null""")[0]
+    run.linkage_facts["share_linked_strangers"] = share = strangers / linked if linked else 0.0
+    return linked >= MIN_PAIRS_TO_JUDGE and share > OVERLINKED_SHARE
 
 
 def configured_threshold(run: Run) -> float:

@@ -104,6 +104,14 @@ class Given:
     reused: bool = False  # a trained model: nothing is trained
     prior: float | None = None  # a prior that was given: neither training nor calibration moves it
 
+    def without(self, names: set[str]) -> Given:
+        """The same settings less the comparisons of those names."""
+        def name(c) -> str | None:
+            return c.get("output_column_name") if isinstance(c, dict) else c.create_output_column_name()
+
+        kept = [c for c in self.settings.comparisons if name(c) not in names]
+        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, comparisons=kept))
+
     def hold_prior(self, linker: Linker) -> None:
         if self.prior is not None:
             linker._settings_obj._probability_two_random_records_match = self.prior

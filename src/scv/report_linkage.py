@@ -50,6 +50,8 @@ class LinkageFacts(TypedDict, total=False):
     prior_from_rules: float  # the prior the deterministic rules gave, before it was re-estimated
     prior: float  # the prior the model was saved with
     em_sessions: list[EmSession]
+    share_linked_strangers: float  # linked pairs disagreeing on first name and date of birth (the guard's measure)
+    retrained_without: list[str]  # comparisons the guard dropped when the model linked strangers
     model_source: str  # "trained" on this run's records, or "reused" (linkage.model)
     model_path: str  # linkage.model as written, when reused
     settings_overridden: list[str]  # the Splink settings linkage.splink gave
@@ -160,7 +162,7 @@ def section(link: Linkage) -> str:
     parts += ["<h3>Blocking</h3>", _blocking(link.facts, link.records)]
     if link.model:
         parts += ["<h3>Model: m, u and match weight of each comparison level</h3>", _model(link),
-                  _em_sessions(link.facts.get("em_sessions") or [])]
+                  _em_sessions(link.facts.get("em_sessions") or []), _guard(link.facts)]
     if link.weights is not None:
         parts += ["<h3>Match weights of scored pairs</h3>", _histogram(link)]
     if link.clusters is not None:
@@ -291,6 +293,18 @@ def _model(link: Linkage) -> str:
     head = ('<tr><th>comparison</th><th>level</th><th>m (share of matches)</th>'
             '<th>u (share of non-matches)</th><th>match weight log2(m/u)</th><th class="num">weight</th></tr>')
     return f'<table class="model">{head}{"".join(rows)}</table>'
+
+
+def _guard(facts: dict) -> str:
+    """The over-linking guard's measure, and what it did."""
+    share = facts.get("share_linked_strangers")
+    if share is None:
+        return ""
+    dropped = facts.get("retrained_without")
+    done = (f' The model first trained linked more than half such pairs, so it was retrained without '
+            f'<b>{_e(", ".join(dropped))}</b>, the comparisons a household shares.' if dropped else "")
+    return (f"<p>Linked pairs that disagree on first name and date of birth: <b>{_pct(share)}</b> "
+            f"(over half means the model links households, not people).{done}</p>")
 
 
 def _em_sessions(sessions: list[EmSession]) -> str:

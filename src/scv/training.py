@@ -28,6 +28,9 @@ FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 rec
 EM_MAX_PAIRS = 2e6  # pairs one EM session samples at most
 EM_ESTIMATES_WANTED = 2  # plausible estimates per comparison before sessions stop
 EXACT_TOLERANCE = 4  # an exact agreement this many times weaker than a partial one is not believed
+IDENTITY_COMPARISONS = ("first_name", "date_of_birth")
+IDENTITY_AGREEMENT = 0.5  # share of matches that must agree on an identity comparison
+RARE_AMONG_STRANGERS = 0.01  # a level fewer random pairs reach than this says "same"
 EM_SESSIONS = [("first_name", "last_name"), ("date_of_birth",), ("email",), ("phone_key",),
                ("postcode",), ("first_name_phonetic",), ("last_name_phonetic",), ("city",)]
 
@@ -61,7 +64,7 @@ def em_rules(fields: set[str]) -> list[tuple[str, ...]]:
     return _rules(EM_SESSIONS, fields)
 
 
-def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
+def train(linker: Linker, fields: set[str], run: Run, total: int, em: bool = True) -> None:
     """Prior from deterministic rules, u from random pairs, m by judged EM sessions.
 
     A step that cannot run on this data (too few records, no pairs under a rule) is
@@ -80,7 +83,8 @@ def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
     _attempt(run, "u from random pairs", lambda: training.estimate_u_using_random_sampling(
         max_pairs=run.config.linkage.max_pairs_for_u, seed=seed,
         min_count_per_level=None, num_chunks=1))
-    estimate_m(linker, fields, run)
+    if em:
+        estimate_m(linker, fields, run)
 
 
 def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
@@ -106,12 +110,13 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
             sessions.append({"blocked_on": list(rule), "estimated": [], "set_aside": [], "failed": True})
             continue
         description = f"EM, blocked on: {session._blocking_rule_for_training.blocking_rule_sql}"
+        estimated = [c for c in session.core_model_settings.comparisons if c.output_column_name in estimable]
+        # a session whose matches disagree on who they are learnt something else: all of it goes
+        another_trait = any(not same_person(c) for c in estimated)
         kept, set_aside = [], []
-        for comparison in session.core_model_settings.comparisons:
+        for comparison in estimated:
             name = comparison.output_column_name
-            if name not in estimable:
-                continue
-            if plausible(comparison):
+            if not another_trait and plausible(comparison):
                 accepted[name] += 1
                 kept.append(name)
             else:
@@ -120,8 +125,8 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
         sessions.append({"blocked_on": list(rule), "estimated": kept, "set_aside": set_aside, "failed": False})
         if set_aside:
             run.warn(f"EM blocked on {', '.join(rule)}: estimates for {', '.join(set_aside)} set aside "
-                     "as implausible (exact agreement far weaker than partial, or disagreement "
-                     "counting for a match)")
+                     "as implausible (its matches disagree on first name or date of birth, exact "
+                     "agreement far weaker than partial, or disagreement counting for a match)")
     linker._populate_m_u_from_trained_values()
 
 
@@ -138,6 +143,20 @@ def plausible(comparison) -> bool:
         return True
     factors = [max(m, M_U_CLAMP_MIN) / max(u, M_U_CLAMP_MIN) for m, u in levels]
     return factors[0] * EXACT_TOLERANCE >= max(factors[1:-1], default=0) and factors[-1] < 1
+
+
+def same_person(comparison) -> bool:
+    """Matches are one person: at least half of them agree on the first name and on the
+    date of birth, exactly or at a level strangers rarely reach (a typo, a nickname, a
+    swapped day and month). A session whose 'matches' mostly do not has learnt a
+    household, or whatever else its block shares."""
+    if comparison.output_column_name not in IDENTITY_COMPARISONS:
+        return True
+    exact, *partial, _ = comparison._comparison_levels_excluding_null
+    agree = [exact] + [level for level in partial if (level.u_probability or 1) < RARE_AMONG_STRANGERS]
+    if any(level.m_probability is None for level in agree):
+        return True
+    return sum(level.m_probability for level in agree) >= IDENTITY_AGREEMENT
 
 
 def _forget_estimate(settings, name: str, description: str) -> None:

@@ -1,0 +1,191 @@
+"""The linkage model scv derives: comparisons from the columns present, blocking within
+its budget, EM sessions judged before they count, and the guard against a model that
+links a household."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+
+from conftest import write_project
+from scv import Project
+from scv.training import plausible, same_person
+
+
+def saved_model(project: Project) -> dict:
+    return json.loads(project.lakehouse.read_file(sorted(project.lakehouse.files("models"))[-1]))
+
+
+def facts(project: Project) -> dict:
+    return json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
+
+
+def compared(project: Project) -> list[str]:
+    return [c["output_column_name"] for c in saved_model(project)["comparisons"]]
+
+
+def people_csv(columns: str, rows: int = 120, seed: int = 3) -> str:
+    """Unrelated people with a twin for every fifth, in the columns asked for."""
+    rng, lines = random.Random(seed), []
+    for i in range(rows):
+        person = {"first": f"given{i % 37}x{i}", "last": f"family{i}", "dob": f"19{40 + i % 50}-0{1 + i % 9}-1{i % 9}",
+                  "email": f"p{i}@mail.example", "nin": f"QQ{100000 + i * 7919 % 900000}C", "tier": f"t{i % 3}"}
+        lines.append(",".join([f"{i}a"] + [person[c] for c in columns.split(",")]))
+        if i % 5 == 0:
+            twin = {**person, "last": person["last"] + rng.choice("st")}
+            lines.append(",".join([f"{i}b"] + [twin[c] for c in columns.split(",")]))
+    return f"id,{columns}\n" + "\n".join(lines)
+
+
+def project_with(tmp_path, columns: dict, attributes: list[str] = (), extra: str = "") -> Project:
+    csv_columns = ",".join([*columns.values(), *attributes])
+    yaml = f"""\
+    lakehouse: ./lakehouse
+    sources:
+      people:
+        path: people.csv
+        id: id
+        columns: {json.dumps(columns)}
+        attributes: {json.dumps(list(attributes))}
+    {extra}"""
+    return Project.load(write_project(tmp_path, yaml, {"people.csv": people_csv(csv_columns)}))
+
+
+def test_each_canonical_field_present_gets_its_comparison(tmp_path):
+    project = project_with(tmp_path, {"first_name": "first", "last_name": "last", "date_of_birth": "dob"})
+    project.run()
+    assert compared(project) == ["first_name", "last_name", "date_of_birth"]
+
+
+def test_an_email_column_adds_an_email_comparison_and_blocking_rule(tmp_path):
+    project = project_with(tmp_path, {"first_name": "first", "last_name": "last", "email": "email"})
+    project.run()
+    assert "email" in compared(project) and "date_of_birth" not in compared(project)
+    assert any('"email"' in r["rule"] for r in facts(project)["blocking_rules"])
+
+
+def test_an_identifier_attribute_is_compared_allowing_a_typo_and_blocked_on(tmp_path):
+    project = project_with(tmp_path, {"first_name": "first", "last_name": "last"}, attributes=["nin"])
+    project.run()
+    nin = next(c for c in saved_model(project)["comparisons"] if c["output_column_name"] == "nin")
+    assert any("damerau_levenshtein" in level["sql_condition"] for level in nin["comparison_levels"])
+    assert any('"nin"' in r["rule"] for r in facts(project)["blocking_rules"])
+
+
+def test_a_coarse_attribute_is_not_compared(tmp_path):
+    project = project_with(tmp_path, {"first_name": "first", "last_name": "last"}, attributes=["tier"])
+    project.run()
+    assert "tier" not in compared(project)
+
+
+def test_blocking_stays_within_the_comparison_budget(tmp_path):
+    project = project_with(tmp_path, {"first_name": "first", "last_name": "last", "date_of_birth": "dob"},
+                           extra="linkage: {comparisons_per_record: 0.5}")
+    project.run()
+    found = facts(project)
+    records = project.lakehouse.read_table("silver/records").num_rows
+    # the swapped-names rule is always added; every measured rule fits the budget
+    measured = [r for r in found["blocking_rules"] if "last_name\" = r.\"first_name" not in r["rule"]
+                and "l.first_name = r.last_name" not in r["rule"]]
+    assert sum(r["comparisons"] for r in measured) <= 0.5 * records
+    assert found["budget_per_record"] == 0.5 and 0 <= found.get("estimated_blocking_recall", 0) <= 1
+
+
+def test_a_larger_budget_admits_looser_rules(tmp_path):
+    tight = project_with(tmp_path / "tight", {"first_name": "first", "last_name": "last", "date_of_birth": "dob"},
+                         extra="linkage: {comparisons_per_record: 0.5}")
+    loose = project_with(tmp_path / "loose", {"first_name": "first", "last_name": "last", "date_of_birth": "dob"})
+    tight.run(), loose.run()
+    assert len(facts(loose)["blocking_rules"]) > len(facts(tight)["blocking_rules"])
+
+
+def comparison(levels) -> object:
+    """A trained comparison with (m, u) per non-null level, as a session leaves it."""
+    built = cl.CustomComparison([cll.NullLevel("x"), *(cll.CustomLevel(f"x_l = x_r + {i}") for i in range(len(levels) - 1)),
+                                 cll.ElseLevel()], output_column_name="first_name").get_comparison("duckdb")
+    for level, (m, u) in zip(built._comparison_levels_excluding_null, levels):
+        level.m_probability, level.u_probability = m, u
+    return built
+
+
+def test_an_estimate_where_exact_agreement_is_far_weaker_than_a_partial_one_is_implausible():
+    # the date of birth EM learns in a block of names agreeing, when every duplicate has one error
+    assert not plausible(comparison([(0.002, 5e-5), (0.95, 0.001), (0.048, 0.999)]))
+    assert plausible(comparison([(0.6, 5e-5), (0.35, 0.001), (0.05, 0.999)]))
+
+
+def test_an_estimate_where_disagreement_counts_for_a_match_is_implausible():
+    assert not plausible(comparison([(0.3, 0.01), (0.1, 0.01), (0.6, 0.3)]))
+
+
+def test_matches_that_mostly_disagree_on_the_first_name_are_not_one_person():
+    household = comparison([(0.1, 0.02), (0.05, 0.001), (0.85, 0.979)])
+    person = comparison([(0.8, 0.02), (0.15, 0.001), (0.05, 0.979)])
+    assert not same_person(household) and same_person(person)
+
+
+def household_csv() -> tuple[str, str]:
+    """Families sharing surname, address, postcode and phone, each member with their own
+    first name and birth date; a genuine duplicate for about one member in seven."""
+    rng = random.Random(7)
+    first = ["james", "mary", "john", "patricia", "robert", "jennifer", "michael", "linda", "william", "elizabeth",
+             "david", "barbara", "richard", "susan", "joseph", "jessica", "thomas", "sarah", "charles", "karen",
+             "chris", "nancy", "daniel", "lisa", "matthew", "betty", "anthony", "margaret", "mark", "sandra",
+             "donald", "ashley", "steven", "kimberly", "paul", "emily", "andrew", "donna", "joshua", "michelle"]
+    surnames = [f"{a}{b}" for a in ("smith", "jones", "tay", "brow", "wil", "john", "dav", "evan", "thom", "rob",
+                                    "wal", "wri", "hug", "gree", "edw") for b in ("son", "ley", "ford", "er", "ton",
+                                                                                  "ham", "wood", "by")]
+    rows, truth = [], []
+    for h in range(300):
+        last = surnames[h] if h < len(surnames) else rng.choice(surnames)
+        postcode, phone = f"AB{h // 10} {h % 10}CD", f"0117 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+        street = f"{rng.randint(1, 200)} {rng.choice(['high', 'church', 'mill', 'station'])} street"
+        for m in range(4):
+            person = [rng.choice(first), last, f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                      phone, postcode, street, "bristol"]
+            for _ in range(2 if rng.random() < 0.15 else 1):
+                truth.append(f"people,r{len(rows)},h{h}m{m}")
+                rows.append(",".join([f"r{len(rows)}", *person]))
+    return ("id,first,last,dob,phone,postcode,street,town\n" + "\n".join(rows),
+            "source,source_record_id,person_id\n" + "\n".join(truth))
+
+
+@pytest.fixture(scope="module")
+def households(tmp_path_factory) -> Project:
+    people, truth = household_csv()
+    folder = tmp_path_factory.mktemp("households")
+    (folder / "truth.csv").write_text(truth)
+    project = Project.load(write_project(folder, """\
+    lakehouse: ./lakehouse
+    sources:
+      people:
+        path: people.csv
+        id: id
+        columns: {first_name: first, last_name: last, date_of_birth: dob, phone: phone, postcode: postcode,
+                  address_line_1: street, city: town}
+    """, {"people.csv": people}))
+    project.run()
+    return project
+
+
+def test_a_model_that_links_households_is_detected_and_retrained_without_what_they_share(households):
+    found = facts(households)
+    assert set(found["retrained_without"]) >= {"phone_key", "postcode", "address_line_1"}
+    assert found["share_linked_strangers"] < 0.5  # of the retrained model
+    assert "phone_key" not in compared(households)
+    statuses = households.lakehouse.read_table("audit/runs")["warnings"][-1].as_py()
+    assert "plainly not one person" in statuses
+
+
+def test_after_the_guard_family_members_stay_apart_and_duplicates_join(households):
+    scores = households.evaluate(households.base_dir / "truth.csv")
+    assert scores.precision > 0.95 and scores.recall > 0.9
+
+
+def test_em_sessions_blocked_on_what_a_household_shares_are_set_aside(households):
+    sessions = {tuple(s["blocked_on"]): s for s in facts(households)["em_sessions"]}
+    assert sessions[("phone_key",)]["set_aside"] and not sessions[("phone_key",)]["estimated"]
