@@ -47,10 +47,15 @@ def column(part: str) -> str:
     return part.split("(")[-1].split(",")[0].split(")")[0] if "(" in part else part
 
 
+def present(rules: list[tuple[str, ...]], fields: set[str]) -> list[tuple[str, ...]]:
+    """The rules whose columns all hold data."""
+    return [r for r in rules if all(column(p) in fields for p in r)]
+
+
 def candidates(fields: set[str], identifiers: list[str]) -> list[tuple[str, ...]]:
     """The candidate rules whose columns all hold data; identifier attributes after
     the canonical identifiers (email, phone)."""
-    found = [r for r in CANDIDATES if all(column(p) in fields for p in r)]
+    found = present(CANDIDATES, fields)
     return found[:4] + [(a,) for a in identifiers] + found[4:]
 
 

@@ -215,16 +215,16 @@ def _link_with_splink(run: Run, total: int) -> None:
         retain_intermediate_calculation_columns=False,
     )
     given = given_settings(run, settings, inputs, absent=set(LINK_FIELDS) - fields)
-    linker, predictions, shift, threshold = _score(run, inputs, given, fields, total, em=True)
-    if not given.reused and overlinked(run):
+    linker, predictions, shift, threshold = _score(run, inputs, given, fields, total)
+    if not given.reused and overlinked(run, fields):
         run.warn(f"the trained model links people who are plainly not one person: "
                  f"{run.linkage_facts['share_linked_strangers']:.0%} of the pairs it links disagree on "
                  "first name and date of birth; retrained without the comparisons a household shares "
                  f"({', '.join(sorted(SHARED_BY_HOUSEHOLDS & fields))})")
         given = given.without(SHARED_BY_HOUSEHOLDS)
-        linker, predictions, shift, threshold = _score(run, inputs, given, fields - SHARED_BY_HOUSEHOLDS, total, em=True)
+        linker, predictions, shift, threshold = _score(run, inputs, given, fields - SHARED_BY_HOUSEHOLDS, total)
         run.linkage_facts["retrained_without"] = sorted(SHARED_BY_HOUSEHOLDS & fields)
-        if overlinked(run):
+        if overlinked(run, fields):
             run.warn("the retrained model still links people who disagree on first name and date of "
                      "birth: review the customers flagged in gold, or raise linkage.threshold")
     used = [r.blocking_rule_sql for r in linker._settings_obj._blocking_rules_to_generate_predictions]
@@ -235,14 +235,14 @@ def _link_with_splink(run: Run, total: int) -> None:
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
 
 
-def _score(run: Run, inputs: dict, given, fields: set[str], total: int, em: bool):
+def _score(run: Run, inputs: dict, given, fields: set[str], total: int):
     """Train (unless the model is reused), score every blocked pair, calibrate the prior,
     write engine table `pairs` and choose the threshold; the calibrated weight of a pair
     is Splink's plus the returned shift."""
     with blamed(given.origin):  # a reused model trains nothing; a given prior stands
         linker = new_linker(inputs, given.settings)
         if not given.reused:
-            train(linker, fields, run, total, em=em)
+            train(linker, fields, run, total)
         given.hold_prior(linker)
         # every blocked pair: the prior moves after scoring, so a floor applied now would
         # drop pairs the calibrated model keeps (or even links)
@@ -258,11 +258,10 @@ def _score(run: Run, inputs: dict, given, fields: set[str], total: int, em: bool
     return linker, predictions, shift, clustering_threshold(run)
 
 
-def overlinked(run: Run) -> bool:
+def overlinked(run: Run, fields: set[str]) -> bool:
     """Whether the model links people who are plainly not one person: most of the pairs
     it links disagree outright on the first name and on the date of birth (a
     household's surname, address and phone outvoting them), where both are known."""
-    fields = present_fields(run)
     if not {"first_name", "date_of_birth"} <= fields:
         return False
     threshold = run.linkage_facts["threshold"]
@@ -291,8 +290,8 @@ def clustering_threshold(run: Run) -> float:
     this run's scored pairs, taking their calibrated probabilities at their word, but
     never below even odds: a customer view should not merge two people on a pair that
     is more likely two. Recorded as the run's `threshold`."""
-    recommend_threshold(run, configured_threshold(run))
     threshold = configured_threshold(run)
+    recommend_threshold(run, threshold)
     if run.config.linkage.threshold == "auto":
         threshold = max(run.linkage_facts.get("recommended_threshold", threshold), AUTO_FLOOR)
     run.linkage_facts.update(threshold=threshold, threshold_configured=run.config.linkage.threshold)

@@ -18,6 +18,8 @@ from splink import block_on
 from splink.internals import expectation_maximisation as _em
 from splink.internals.comparison_level import M_U_CLAMP_MIN
 
+from scv.blocking import present
+
 if TYPE_CHECKING:
     from splink import Linker
 
@@ -37,17 +39,9 @@ EM_SESSIONS = [("first_name", "last_name"), ("date_of_birth",), ("email",), ("ph
 log = logging.getLogger(__name__)
 
 
-def _rules(candidates: list[tuple[str, ...]], fields: set[str]) -> list[tuple[str, ...]]:
-    """The candidate rules whose columns are all present."""
-    def column(part: str) -> str:
-        return part.split("(")[1].split(",")[0] if "(" in part else part
-
-    return [r for r in candidates if all(column(p) in fields for p in r)]
-
-
 def deterministic_rules(fields: set[str]) -> list[tuple[str, ...]]:
     """Rules that should admit almost no false matches, to estimate the prior."""
-    found = _rules(
+    found = present(
         [
             ("first_name", "last_name", "date_of_birth"),
             ("email", "first_name"),
@@ -61,10 +55,10 @@ def deterministic_rules(fields: set[str]) -> list[tuple[str, ...]]:
 
 def em_rules(fields: set[str]) -> list[tuple[str, ...]]:
     """Candidate EM sessions, in order of preference, whose fields are present."""
-    return _rules(EM_SESSIONS, fields)
+    return present(EM_SESSIONS, fields)
 
 
-def train(linker: Linker, fields: set[str], run: Run, total: int, em: bool = True) -> None:
+def train(linker: Linker, fields: set[str], run: Run, total: int) -> None:
     """Prior from deterministic rules, u from random pairs, m by judged EM sessions.
 
     A step that cannot run on this data (too few records, no pairs under a rule) is
@@ -83,8 +77,7 @@ def train(linker: Linker, fields: set[str], run: Run, total: int, em: bool = Tru
     _attempt(run, "u from random pairs", lambda: training.estimate_u_using_random_sampling(
         max_pairs=run.config.linkage.max_pairs_for_u, seed=seed,
         min_count_per_level=None, num_chunks=1))
-    if em:
-        estimate_m(linker, fields, run)
+    estimate_m(linker, fields, run)
 
 
 def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
@@ -128,10 +121,6 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
                      "as implausible (its matches disagree on first name or date of birth, exact "
                      "agreement far weaker than partial, or disagreement counting for a match)")
     linker._populate_m_u_from_trained_values()
-
-
-def _blocked(session, name: str) -> bool:
-    return any(c.output_column_name == name for c in session._comparisons_that_cannot_be_estimated)
 
 
 def plausible(comparison) -> bool:
