@@ -123,3 +123,11 @@ def test_a_date_from_parts_takes_year_month_and_day(tmp_path):
 def test_email_and_phone_are_one_column_each(tmp_path):
     line = parts_error(tmp_path, "date_of_birth: [by, bm, bd]", "email: [fname_c1, lname_c1]")
     assert "sources.people.columns: email: give one column, not 2" in line
+
+
+@pytest.mark.parametrize("threshold", ["1.5", "high"])
+def test_a_threshold_that_is_neither_a_probability_nor_auto_is_one_line(tmp_path, threshold):
+    result = run_with(tmp_path, TWO_SOURCES_YAML.rstrip(" ") + f"    linkage:\n      threshold: {threshold}\n")
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert "linkage.threshold: give a match probability above 0 and below 1, or auto" in line and threshold in line

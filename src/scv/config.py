@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import glob
 import hashlib
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -160,12 +161,19 @@ def _check_parts(field: str, parts: Any) -> None:
 
 
 class Linkage(_Strict):
-    @field_validator("threshold")
+    @field_validator("threshold", mode="before")
     @classmethod
     def _probability(cls, threshold: Any) -> Any:
-        if threshold != "auto" and not 0 < threshold < 1:
-            raise ValueError(f"give a match probability above 0 and below 1, or auto; not {threshold}")
-        return threshold
+        """One message for every wrong value, rather than one per member of the union."""
+        if threshold == "auto":
+            return threshold
+        try:
+            probability = float(threshold)
+        except (TypeError, ValueError):
+            probability = math.nan
+        if not 0 < probability < 1:
+            raise ValueError(f"give a match probability above 0 and below 1, or auto; not {threshold!r}")
+        return probability
 
     threshold: float | Literal["auto"] = Field(
         "auto", description="Match probability (above 0, below 1) at which records are clustered, or "
