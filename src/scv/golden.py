@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS
+from scv.identity import assign_customer_ids
 from scv.standardise import AUDIT_COLUMNS, MATCH_KEYS, SILVER_KEYS
 from scv.validate import check_outputs
 
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
-CUSTOMER_ID_PREFIX = "C"
 MATCH_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in ("created_at", "updated_at"))
 
 
@@ -29,13 +29,11 @@ def rank_records(run: Run) -> None:
                 select s.*, c.cluster_id, {filled} as _completeness,
                        coalesce(r.needs_review, false) as _needs_review, r.review_reason as _review_reason,
                        coalesce(s.updated_at, s.created_at) as _recency,
-                       count(*) over (partition by c.cluster_id) as _cluster_size,
-                       min(s.record_key) over (partition by c.cluster_id) as _first_key
+                       count(*) over (partition by c.cluster_id) as _cluster_size, i.customer_id
                 from silver_records s join clusters c on s.record_key = c.record_key
+                join customer_clusters i on c.cluster_id = i.cluster_id
                 left join cluster_review r on c.cluster_id = r.cluster_id)
             select *,
-                concat({run.engine.dialect.literal(CUSTOMER_ID_PREFIX)},
-                       upper(substr(md5(_first_key), 1, 12))) as customer_id,
                 row_number() over (partition by cluster_id
                     order by _completeness desc, _recency desc nulls last, record_key) as _rank,
                 row_number() over (partition by cluster_id
@@ -45,6 +43,7 @@ def rank_records(run: Run) -> None:
 
 
 def golden(run: Run) -> None:
+    assign_customer_ids(run)
     rank_records(run)
     d = run.engine.dialect
     q = d.quote
