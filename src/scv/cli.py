@@ -65,7 +65,7 @@ def _friendly(command):
     return wrapper
 
 
-def _run_with_progress(project):
+def _run_with_progress(project, full: bool = False):
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=err_console, transient=False,
@@ -78,11 +78,12 @@ def _run_with_progress(project):
             else:
                 bar.update(tasks[stage], completed=1)
 
-        return project.run(progress=on_stage)
+        return project.run(progress=on_stage, full=full)
 
 
 def _print_run(result) -> None:
-    table = Table(title=f"run {result.run_id} on {result.engine}: {result.status} in {result.seconds:.1f} s")
+    table = Table(title=f"{result.mode} run {result.run_id} on {result.engine}: {result.status} "
+                        f"in {result.seconds:.1f} s")
     for col in ("source", "ingested", "quarantined", "silver"):
         table.add_column(col, justify="left" if col == "source" else "right")
     for source, c in result.per_source.items():
@@ -112,13 +113,22 @@ def _print_scores(scores) -> None:
 
 @app.command()
 @_friendly
-def run(config: ConfigOption = Path("scv.yaml"), engine: EngineOption = None, debug: DebugOption = False):
-    """Run the pipeline: ingest, validate, standardise, link, golden records."""
+def run(
+    config: ConfigOption = Path("scv.yaml"),
+    engine: EngineOption = None,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Rebuild from scratch and train a new model, even if only a few records changed.")] = False,
+    debug: DebugOption = False,
+):
+    """Run the pipeline: ingest, validate, standardise, link, golden records.
+
+    Incremental when the last run allows it: only new and changed records are standardised
+    and linked (with the last run's model)."""
     from scv.project import Project
 
     project = Project.load(config, engine=engine and engine.value)
     try:
-        _print_run(_run_with_progress(project))
+        _print_run(_run_with_progress(project, full))
     except StageFailed as failure:
         err_console.print(f"data quality report: {project.lakehouse.root}/reports/{failure.run_id}/quality.html")
         raise

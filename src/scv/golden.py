@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS
 from scv.identity import assign_customer_ids
+from scv.increment import LINEAGE_COLUMNS
 from scv.standardise import AUDIT_COLUMNS, MATCH_KEYS, SILVER_KEYS
 from scv.validate import check_outputs
 
@@ -47,7 +48,7 @@ def golden(run: Run) -> None:
     rank_records(run)
     d = run.engine.dialect
     q = d.quote
-    silver_only = (*SILVER_KEYS, *MATCH_KEYS, *AUDIT_COLUMNS, "_batch_id")
+    silver_only = (*SILVER_KEYS, *MATCH_KEYS, *AUDIT_COLUMNS, *LINEAGE_COLUMNS)
     carried = [c for c, _ in run.engine.columns("silver_records") if c not in silver_only]
     fields = ",\n".join(
         f"min_by({q(c)}, _rank) filter (where {q(c)} is not null) as {q(c)}" for c in carried

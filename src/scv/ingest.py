@@ -68,6 +68,8 @@ def land_in_bronze(run: Run, name: str, source: Source, tombstones: Tombstones |
             from {q(raw)}""",
     )
     run.engine.drop(raw)
+    # every record read, erased and expired ones too: a record not read is one a source dropped
+    run.engine.create(f"seen_{name}", f"select distinct _record_id from {q(landed)} where _record_id is not null")
     suppressed = 0
     if tombstones:
         suppressed = tombstones.suppress(run.engine, name, source.columns.get("email"),

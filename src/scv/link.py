@@ -21,6 +21,7 @@ from splink import Linker, SettingsCreator
 
 from scv import blocking
 from scv.clusters import cluster, recommend_threshold, review
+from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
 from scv.standardise import silver_columns
 from scv.training import train
@@ -175,6 +176,8 @@ def link(run: Run) -> None:
     total = run.engine.count("silver_records")
     if total < 2:
         _singletons(run)
+    elif run.previous is not None:
+        link_changed(run)
     else:
         _link_with_splink(run, total)
     review(run, weight(run.linkage_facts.setdefault("threshold", configured_threshold(run))))

@@ -22,6 +22,7 @@ from scv.config import ProjectConfig
 from scv.engine import Engine
 from scv.errors import ScvError, StageFailed
 from scv.golden import golden, publish_gold
+from scv.increment import Previous, plan
 from scv.ingest import ingest
 from scv.lakehouse import Lakehouse
 from scv.link import link
@@ -75,6 +76,9 @@ class Run:
     # {"blocking_rules": [{"rule", "comparisons"}], "budget_per_record", "estimated_blocking_recall"}
     linkage_facts: dict = field(default_factory=dict)
     pseudonymisation_key: bytes | None = field(default=None, repr=False)  # never logged
+    full: bool = False  # asked for a full run (`scv run --full`)
+    previous: Previous | None = None  # the run this one continues; None in a full run
+    mode_reason: str = ""  # why the run is full or incremental
 
     def __post_init__(self):
         self.run_id = self.run_id or new_run_id(self.started_at)
@@ -108,6 +112,7 @@ class RunResult:
     pairs: int
     customers: int
     warnings: list[str]
+    mode: str = "full"  # or incremental
 
 
 def execute(run: Run, progress: Progress | None = None, stages=None) -> RunResult:
@@ -120,6 +125,9 @@ def execute(run: Run, progress: Progress | None = None, stages=None) -> RunResul
         # before anything is written: a missing key stops the run with no trace of it
         run.pseudonymisation_key = pseudonymisation_key(run.config, run.base_dir, run.lakehouse)
     try:
+        if any(name == "link" for name, _ in stages):
+            stage = "plan"
+            plan(run, run.full)
         for stage, step in stages:
             if progress:
                 progress(stage, "start")
@@ -185,6 +193,7 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
         pairs=run.totals.get("pairs", 0),
         customers=run.totals.get("customers", 0),
         warnings=list(run.warnings),
+        mode="incremental" if run.previous is not None else "full",
     )
     row = {
         "run_id": run.run_id,
@@ -216,5 +225,8 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
         ("per_source", pa.string()), ("stage_seconds", pa.string()), ("warnings", pa.string()),
         ("linkage", pa.string()),
     ])
+    row["mode"] = "incremental" if run.previous is not None else "full"
+    row["mode_reason"] = run.mode_reason
+    schema = schema.append(pa.field("mode", pa.string())).append(pa.field("mode_reason", pa.string()))
     run.lakehouse.write("audit/runs", pa.Table.from_pylist([row], schema), run.run_id, mode="append")
     return result

@@ -61,18 +61,19 @@ class Project:
         temp = options.pop("temp_directory") or Path(tempfile.gettempdir()) / "scv-spill"
         return create_engine(self.config.engine, temp_directory=temp, **options)
 
-    def run(self, progress: Progress | None = None) -> RunResult:
-        """Ingest, validate, standardise, link and publish golden records."""
-        return self._execute(None, progress)
+    def run(self, progress: Progress | None = None, full: bool = False) -> RunResult:
+        """Ingest, validate, standardise, link and publish golden records: incrementally
+        when the last run allows it (`scv.increment`), from scratch with `full`."""
+        return self._execute(None, progress, full)
 
     def validate(self, progress: Progress | None = None) -> RunResult:
         """Ingest, profile and validate only; silver and gold are left as they are."""
         return self._execute(CHECK_STAGES, progress)
 
-    def _execute(self, stages, progress: Progress | None) -> RunResult:
+    def _execute(self, stages, progress: Progress | None, full: bool = False) -> RunResult:
         engine = self.engine()
         try:
-            return execute(Run(self.config, self.base_dir, self.lakehouse, engine), progress, stages)
+            return execute(Run(self.config, self.base_dir, self.lakehouse, engine, full=full), progress, stages)
         finally:
             engine.close()
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from scv import lookups
+from scv import increment, lookups
 from scv.config import CANONICAL_FIELDS, DATE_FIELDS, ProjectConfig
 from scv.engine.base import Dialect
+from scv.increment import LINEAGE_COLUMNS
 
 if TYPE_CHECKING:
     from scv.pipeline import Run
@@ -331,7 +332,7 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     return f"""select concat({d.literal(name + ':')}, v._record_id) as record_key,
                       {d.literal(name)} as source, v._record_id as source_record_id,
                       {', '.join(fields + raws + attrs)},
-                      cast({house} as string) as house_number, v._batch_id
+                      cast({house} as string) as house_number, v._batch_id, v._row_hash, true as active
                from {q(f'valid_{name}')} v {joins}"""
 
 
@@ -368,7 +369,7 @@ def silver_names_and_keys(d: Dialect, union: str, attributes: list[str]) -> str:
 
 
 def silver_columns(attributes: list[str]) -> list[str]:
-    return [*SILVER_KEYS, *CANONICAL_FIELDS, *DERIVED_COLUMNS, *attributes, "_batch_id"]
+    return [*SILVER_KEYS, *CANONICAL_FIELDS, *DERIVED_COLUMNS, *attributes, *LINEAGE_COLUMNS]
 
 
 NON_ASCII = r"[^\x00-\x7f]"
@@ -418,8 +419,15 @@ def push_lookups(run: Run) -> None:
 
 
 def standardise(run: Run) -> None:
+    """Silver records from the valid rows; in an incremental run only the new and changed
+    ones are standardised, the rest carried from the last run's silver (`scv.increment`)."""
     d = run.engine.dialect
     attributes = list(dict.fromkeys(a for s in run.config.sources.values() for a in s.attributes))
+    carried = increment.load_previous_silver(run)
+    if carried and run.previous is not None:
+        increment.keep_unchanged(run)
+    else:
+        run.previous = None
     push_lookups(run)
     union = " union all ".join(silver_select(run, name, attributes) for name in run.config.sources)
     run.engine.create("silver_names", silver_names_and_keys(d, union, attributes))
@@ -428,8 +436,19 @@ def standardise(run: Run) -> None:
     run.engine.create("silver_records", with_name_keys(d, "silver_names", attributes))
     for table in ("phone_lookup", "nickname_keys", "country_lookup", "name_lookup", "silver_names"):
         run.engine.drop(table)
-    run.engine.publish("silver_records", run.lakehouse, "silver/records", run.run_id)
-    for name, n in run.engine.rows(
-        "select source, count(*) from silver_records group by source"
-    ):
-        run.count(name, "silver", n)
+    if carried:
+        increment.carry_forward(run, silver_columns(attributes))
+        run.engine.create("silver_all", "select * from silver_records union all select * from inactive_records")
+        run.engine.publish("silver_all", run.lakehouse, "silver/records", run.run_id)
+        for table in ("silver_all", "previous_silver", "seen_records"):
+            run.engine.drop(table)
+    else:
+        run.engine.create("changed_records", "select record_key from silver_records")
+        run.engine.create("inactive_records", "select * from silver_records where false")
+        run.engine.publish("silver_records", run.lakehouse, "silver/records", run.run_id)
+    counts = {"silver": "silver_records s", "inactive": "inactive_records s"}
+    if run.previous is not None:  # what an incremental run standardised
+        counts["changed"] = "silver_records s join changed_records c on s.record_key = c.record_key"
+    for what, table in counts.items():
+        for name, n in run.engine.rows(f"select s.source, count(*) from {table} group by s.source"):
+            run.count(name, what, n)
