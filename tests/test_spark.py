@@ -235,7 +235,8 @@ def test_stable_customer_ids_on_spark_are_duckdbs(tmp_path, spark_engine):
     crm:c1 leaves Robert's customer; its new id is the second attempt for its record key
     (the first is Robert's own id), so Spark's md5, rounds and Delta reads are all checked.
     """
-    robert, stranger = CRM_CSV.splitlines()[1], "c1,Yara,Vance,yv@example.org,07700 900333,1966-06-06,EC1A 1BB,2024-01-01,false"
+    robert = CRM_CSV.splitlines()[1]
+    stranger = "c1,Yara,Vance,yv@example.org,07700 900333,1966-06-06,EC1A 1BB,2024-01-01,false"
     shop = SHOP_CSV + SHOP_CSV.splitlines()[1].replace("101,", "100,", 1) + "\n"
     results = {}
     for engine in ("duckdb", "spark"):
