@@ -2,7 +2,8 @@
 
 `forget` finds the person's records (by email, phone, source record id or customer id)
 and their whole cluster in gold/customer_xref, removes them from bronze, quarantine,
-silver, gold (gold/customers_analytics too) and the pseudonymisation vault, redacts the
+silver, gold (gold/customers_analytics too, and the gold/customer_id_history rows naming
+their ids, current or merged into them) and the pseudonymisation vault, redacts the
 values that audit tables and reports could hold, and purges each table's history (old
 data files, JSON commits whose statistics held values). It then records a tombstone in
 audit/erasure_register: keyed hashes (HMAC-SHA256) of the identifiers, never the
@@ -32,6 +33,7 @@ import pyarrow.parquet as pq
 
 from scv.config import ProjectConfig
 from scv.errors import ScvError
+from scv.identity import HISTORY, MERGE
 from scv.keys import read_key
 from scv.lakehouse import PERSONAL_LAYERS, Lakehouse
 from scv.pseudonymise import ANALYTICS, VAULT_CUSTOMERS, VAULT_RECORDS
@@ -128,6 +130,7 @@ def record_hash(key: bytes, source: str, record_id: str) -> str:
 class Found:
     record_keys: set[str] = field(default_factory=set)  # '<source>:<id>'
     customer_ids: set[str] = field(default_factory=set)
+    former_customer_ids: set[str] = field(default_factory=set)  # merged into theirs in earlier runs
     quarantine: dict[str, pa.Array] = field(default_factory=dict)  # source -> row mask
 
     def ids(self, source: str) -> list[str]:
@@ -191,7 +194,22 @@ def find(lake: Lakehouse, config: ProjectConfig, who: Identifier) -> Found:
         cluster = xref.filter(pc.is_in(xref["customer_id"], pa.array(sorted(found.customer_ids), pa.string())))
         found.record_keys |= set(cluster["record_key"].to_pylist())
         found.customer_ids &= set(xref["customer_id"].to_pylist())
+    if lake.exists(HISTORY) and found.customer_ids:
+        found.former_customer_ids = _merged_into(lake.read_table(HISTORY), found.customer_ids)
     return found
+
+
+def _merged_into(history: pa.Table, customer_ids: set[str]) -> set[str]:
+    """The ids that were merged into these customers' ids, run after run: the same person's."""
+    merges = history.filter(pc.equal(history["change"], MERGE))
+    ids, former = set(customer_ids), set()
+    while True:
+        older = set(merges.filter(pc.is_in(merges["new_customer_id"], _keys(sorted(ids))))["old_customer_id"]
+                    .to_pylist()) - ids
+        if not older:
+            return former
+        ids |= older
+        former |= older
 
 
 def _digits(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -221,6 +239,9 @@ def removal_masks(lake: Lakehouse, found: Found) -> dict[str, Callable[[pa.Table
     masks["gold/customers"] = lambda t: pc.is_in(t["customer_id"], customers)
     masks["gold/customer_xref"] = lambda t: pc.or_(pc.is_in(t["record_key"], keys),
                                                    pc.is_in(t["customer_id"], customers))
+    every_id = _keys(sorted(found.customer_ids | found.former_customer_ids))
+    masks[HISTORY] = lambda t: pc.or_(pc.is_in(t["old_customer_id"], every_id),
+                                      pc.is_in(t["new_customer_id"], every_id))
     masks[ANALYTICS] = lambda t: pc.is_in(t["customer_id"], customers)
     masks[VAULT_CUSTOMERS] = lambda t: pc.is_in(t["customer_id"], customers)
     masks[VAULT_RECORDS] = lambda t: pc.is_in(t["record_key"], keys)

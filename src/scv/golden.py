@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS
-from scv.identity import assign_customer_ids
+from scv.identity import assign_customer_ids, load_previous_assignment, publish_customer_id_history
 from scv.increment import LINEAGE_COLUMNS
 from scv.standardise import AUDIT_COLUMNS, MATCH_KEYS, SILVER_KEYS
 from scv.validate import check_outputs
@@ -44,6 +44,7 @@ def rank_records(run: Run) -> None:
 
 
 def golden(run: Run) -> None:
+    load_previous_assignment(run)
     assign_customer_ids(run)
     rank_records(run)
     d = run.engine.dialect
@@ -77,3 +78,4 @@ def publish_gold(run: Run) -> None:
     check_outputs(run)
     run.engine.publish("customers", run.lakehouse, "gold/customers", run.run_id)
     run.engine.publish("customer_xref", run.lakehouse, "gold/customer_xref", run.run_id)
+    publish_customer_id_history(run)

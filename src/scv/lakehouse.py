@@ -28,6 +28,7 @@ STATS_COLUMNS = {
     "silver/pairs": "record_key_l,record_key_r,match_probability",
     "gold/customers": "customer_id",
     "gold/customer_xref": "record_key,customer_id,source,source_record_id",
+    "gold/customer_id_history": "run_id,changed_at,old_customer_id,new_customer_id,change",
     "gold/customers_analytics": "customer_id",
     "vault/customers": "customer_id",
     "vault/records": "record_key",
