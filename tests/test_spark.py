@@ -227,3 +227,20 @@ def test_a_model_trained_on_spark_is_reused_on_spark_without_training(two_source
     assert [c["comparison_levels"] for c in after["comparisons"]] == [
         c["comparison_levels"] for c in before["comparisons"]]
     assert not [w for w in result.warnings if "training step" in w]
+
+
+def test_survivorship_rules_flags_and_views_are_the_same_on_spark(tmp_path, spark_engine):
+    """Every rule, its tie-break, the address group, lineage, flags and views, on both engines."""
+    from test_golden import CRM, PROJECT, SHOP, run_on_known_clusters
+
+    projects = []
+    for engine in ("duckdb", "spark"):
+        config = write_project(tmp_path / engine, PROJECT, {"crm.csv": CRM, "shop.csv": SHOP})
+        project = Project.load(config, engine=engine)
+        run_on_known_clusters(project)
+        projects.append(project)
+    duck, spark = projects
+    gold = [t for t in duck.lakehouse.tables() if t.startswith("gold/")]
+    assert len(gold) == 5 and spark.lakehouse.tables() == duck.lakehouse.tables()
+    for table in gold:
+        assert rows(spark, table) == rows(duck, table), table

@@ -69,15 +69,21 @@ def views(run: Run) -> list[View]:
         plan(f"customers_{name}", fields, v.filter, v.rules, g.rules) for name, v in g.views.items()]
 
 
-def check_expressions(run: Run, planned: list[View]) -> None:
-    """Every SQL expression of `golden:` runs, before any is used: else one line naming its key."""
-    g, engine = run.config.golden, run.engine
+def check_conditions(run: Run) -> None:
+    """Every condition of `golden:` runs over silver's columns before any is used: else one
+    line naming its key (a failure later could only name the stage)."""
+    g = run.config.golden
     conditions = [("golden.suppressed_when", g.suppressed_when)]
     conditions += [(f"golden.flags.{name}", sql) for name, sql in g.flags.items()]
     conditions += [(f"golden.views.{name}.filter", v.filter) for name, v in g.views.items()]
     for where, sql in conditions:
         if sql is not None:
-            check_sql(engine, where, sql, "silver_records", aggregate=False)
+            check_sql(run.engine, where, sql, "silver_records", aggregate=False)
+
+
+def check_sql_rules(run: Run) -> None:
+    """Every {sql: ...} rule runs as an aggregate over ranked_records, else one line naming its key."""
+    g, engine = run.config.golden, run.engine
     rules = [("golden.rules", g.rules)] + [(f"golden.views.{name}.rules", v.rules) for name, v in g.views.items()]
     for where, layer in rules:
         for field, raw in layer.items():
@@ -88,16 +94,18 @@ def check_expressions(run: Run, planned: list[View]) -> None:
 
 def golden(run: Run) -> None:
     assign_customer_ids(run)
-    planned = views(run)
-    check_expressions(run, planned)
+    check_conditions(run)
     rank_records(run)
+    check_sql_rules(run)
+    planned = views(run)
     engine, q = run.engine, run.engine.dialect.quote
     flags = run.config.golden.flags
+    chosen = " union all ".join(survive(engine, view, "ranked_records", flags) for view in planned)
+    engine.create(LINEAGE, f"""select l.golden_table, l.customer_id, l.field, l.rule, r.source, l.record_key,
+                                      r.source_record_id, l.contributing_records
+                               from ({chosen}) l left join ranked_records r on r.record_key = l.record_key""")
     for view in planned:
-        survive(engine, view, "ranked_records", flags)
-    engine.create(LINEAGE, " union all ".join(f"select * from {q(v.table + '_lineage')}" for v in planned))
-    for view in planned:
-        engine.drop(f"{view.table}_lineage")
+        engine.drop(f"{view.table}_chosen")
     record_flags = "".join(f", {condition(sql)} as {q(name)}" for name, sql in flags.items())
     engine.create(
         "customer_xref",

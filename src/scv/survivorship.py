@@ -109,10 +109,10 @@ def suppression(engine: Engine, setting: str | None, table: str) -> str:
 
 def check_sql(engine: Engine, where: str, sql: str, table: str, aggregate: bool) -> None:
     """Run a SQL expression from scv.yaml over no rows: a mistake names its key, not a value."""
-    expr = f"{sql}" if aggregate else condition(sql)
+    select = f"customer_id, {sql}" if aggregate else condition(sql)
     group = " group by customer_id" if aggregate else ""
     try:
-        engine.rows(f"select customer_id, {expr} from {engine.dialect.quote(table)} where 1 = 0{group}")
+        engine.rows(f"select {select} from {engine.dialect.quote(table)} where 1 = 0{group}")
     except Exception as err:  # noqa: BLE001 - over no rows, the message quotes names only
         first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
         kind = "an aggregate over the cluster's records" if aggregate else "a condition"
@@ -169,19 +169,19 @@ def _tiers(q, columns: set[str], field: str) -> list[str]:
     return list(dict.fromkeys(tiers))
 
 
-def survive(engine: Engine, view: View, records: str, flags: dict[str, str]) -> None:
-    """Engine tables `<view.table>` (one golden row per customer) and `<view.table>_lineage`.
+def survive(engine: Engine, view: View, records: str, flags: dict[str, str]) -> str:
+    """Engine table `<view.table>`, one golden row per customer; returns the SQL of its
+    lineage rows, which reads engine table `<view.table>_chosen` (drop it after use).
 
     `records` holds the customers' silver records with customer_id and the ranking columns
-    of scv.golden.rank_records; only those meeting the view's filter take part.
+    of scv.golden.rank_records; only those meeting the view's filter take part. Each step
+    is one query, as a Spark engine table costs a write.
     """
     d, q = engine.dialect, engine.dialect.quote
     types = dict(engine.columns(records))
     columns = set(types)
     fields = [*view.rules, *view.address_fields]
-    kept = f"{view.table}_records"
-    engine.create(kept, f"select * from {q(records)}"
-                        + (f" where {condition(view.filter)}" if view.filter else ""))
+    kept = f"(select * from {q(records)}{f' where {condition(view.filter)}' if view.filter else ''}) k"
     orderings: dict[tuple[str, ...], str] = {}
     frequencies = []
     for field, rule in view.rules.items():
@@ -192,11 +192,10 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str]) -> 
     if view.address:
         address_order = _ordering(engine, view.address, None)
         orderings.setdefault(address_order, f"_ordinal_{len(orderings)}")
-    ranked = f"{view.table}_ranked"
     ordinals = [f"row_number() over (partition by customer_id order by {', '.join(o)}) as {name}"
                 for o, name in orderings.items()]
-    counted = f"(select *, {', '.join(frequencies)} from {q(kept)}) x" if frequencies else q(kept)
-    engine.create(ranked, f"select *, {', '.join(ordinals) or '1 as _ordinal'} from {counted}")
+    counted = f"(select *, {', '.join(frequencies)} from {kept}) x" if frequencies else kept
+    ranked = f"(select *, {', '.join(ordinals) or '1 as _ordinal'} from {counted}) r"
 
     selected, lineage = [], []
     for field, rule in view.rules.items():
@@ -227,35 +226,31 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str]) -> 
             min(created_at) as first_seen, max(_recency) as last_updated,
             bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
             {''.join(', ' + c for c in customer_flags)}
-        from {q(ranked)} group by customer_id""")
+        from {ranked} group by customer_id""")
 
     order = [c for c in types if c in fields]  # silver's column order, as before
     values = [f"a.{q(c)}" if c in view.address_fields else f"c.{q(c)}" for c in order]
     meta = ["record_count", "sources", "first_seen", "last_updated", "needs_review", "review_reason", *flags]
-    join = f"left join {q(kept)} a on a.record_key = c._address__key" if view.address else ""
+    join = f"left join {q(records)} a on a.record_key = c._address__key" if view.address else ""
     engine.create(view.table, f"""select c.customer_id, {', '.join(values)}, {', '.join('c.' + q(m) for m in meta)}
         from {q(chosen)} c {join}""")
-    _lineage(engine, view, chosen, kept, lineage)
-    for table in (kept, ranked, chosen):
-        engine.drop(table)
+    return _lineage(engine, view, chosen, lineage)
 
 
-def _lineage(engine: Engine, view: View, chosen: str, records: str, lineage: list) -> None:
-    """`<view.table>_lineage`: per customer and field, the record the value came from
-    (source null for an aggregate, with the number of records it folded) and the rule."""
+def _lineage(engine: Engine, view: View, chosen: str, lineage: list) -> str:
+    """Per customer and field: the record the value came from (none for an aggregate, with
+    the number of records it folded) and the rule. One scan of `chosen`, crossed with the
+    fields (a union of a query per field costs Spark a job each)."""
     d, q = engine.dialect, engine.dialect.quote
-    parts = []
-    for field, label, key, n in lineage:
-        key_sql = f"c.{key}" if key else "cast(null as string)"
-        n_sql = f"c.{n}" if n else f"case when c.{key} is null then 0 else 1 end"
-        parts.append(f"select c.customer_id, {d.literal(field)} as field, {d.literal(label)} as rule, "
-                     f"{key_sql} as record_key, cast({n_sql} as bigint) as contributing_records "
-                     f"from {q(chosen)} c")
-    engine.create(f"{view.table}_lineage", f"""
-        select {d.literal('gold/' + view.table)} as golden_table, l.customer_id, l.field, l.rule,
-               r.source, l.record_key, r.source_record_id, l.contributing_records
-        from ({' union all '.join(parts)}) l
-        left join {q(records)} r on r.record_key = l.record_key""")
+    fields = ", ".join(f"({d.literal(field)}, {d.literal(label)})" for field, label, _, _ in lineage)
+    keys = " ".join(f"when {d.literal(field)} then c.{key}" for field, _, key, _ in lineage if key)
+    counts = " ".join(f"when {d.literal(field)} then c.{n}" if n else
+                      f"when {d.literal(field)} then case when c.{key} is null then 0 else 1 end"
+                      for field, _, key, n in lineage)
+    return f"""select {d.literal('gold/' + view.table)} as golden_table, c.customer_id, f.field, f.rule,
+                      {f"case f.field {keys} end" if keys else "cast(null as string)"} as record_key,
+                      cast(case f.field {counts} end as bigint) as contributing_records
+               from {q(chosen)} c cross join (values {fields}) as f(field, rule)"""
 
 
 def _numeric(type_name: str) -> bool:
