@@ -115,9 +115,9 @@ def check_sql(engine: Engine, where: str, sql: str, table: str, aggregate: bool)
         engine.rows(f"select {select} from {engine.dialect.quote(table)} where 1 = 0{group}")
     except Exception as err:  # noqa: BLE001 - over no rows, the message quotes names only
         first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
-        kind = "an aggregate over the cluster's records" if aggregate else "a condition"
-        raise ConfigError(f"{where}: '{sql}' does not run as {kind} over silver/records' columns "
-                          f"({first}); fix it in scv.yaml") from None
+        kind = "an aggregate of a customer's records" if aggregate else "a condition on a record"
+        raise ConfigError(f"{where}: '{sql}' does not run as {kind} (SQL over silver/records' "
+                          f"columns): {first}; fix it in scv.yaml") from None
 
 
 def _ordering(engine: Engine, rule: Rule, field: str | None) -> tuple[str, ...]:
