@@ -22,7 +22,7 @@ def invoke(*args):
 
 def test_every_command_has_help_text():
     commands = get_command(app).commands
-    assert set(commands) == {"init", "run", "validate", "quarantine", "generate", "demo", "evaluate", "explain", "status",
+    assert set(commands) == {"init", "run", "validate", "quarantine", "generate", "demo", "evaluate", "explain", "lineage", "status",
                              "forget"}
     for name, command in commands.items():
         assert command.help and len(command.help) > 20, name

@@ -29,7 +29,7 @@ def test_every_table_of_the_contract_is_written(ran):
     project, _ = ran
     assert set(project.lakehouse.tables()) == {
         "bronze/crm", "bronze/shop", "quarantine/crm", "quarantine/shop", "silver/records",
-        "silver/pairs", "gold/customers", "gold/customer_xref", "gold/customer_id_history", "audit/runs",
+        "silver/pairs", "gold/customers", "gold/customer_xref", "gold/customer_id_history", "gold/customer_lineage", "audit/runs",
         "audit/profiles", "audit/validation_results",
     }
 

@@ -249,3 +249,20 @@ def test_stable_customer_ids_on_spark_are_duckdbs(tmp_path, spark_engine):
                            rows(project, "gold/customer_id_history", drop={"run_id", "changed_at"}))
     assert results["spark"] == results["duckdb"]
     assert [r["change"] for r in results["spark"][1]].count("split") == 1
+
+
+def test_survivorship_rules_flags_and_views_are_the_same_on_spark(tmp_path, spark_engine):
+    """Every rule, its tie-break, the address group, lineage, flags and views, on both engines."""
+    from test_golden import CRM, PROJECT, SHOP, run_on_known_clusters
+
+    projects = []
+    for engine in ("duckdb", "spark"):
+        config = write_project(tmp_path / engine, PROJECT, {"crm.csv": CRM, "shop.csv": SHOP})
+        project = Project.load(config, engine=engine)
+        run_on_known_clusters(project)
+        projects.append(project)
+    duck, spark = projects
+    gold = [t for t in duck.lakehouse.tables() if t.startswith("gold/")]
+    assert len(gold) == 5 and spark.lakehouse.tables() == duck.lakehouse.tables()
+    for table in gold:
+        assert rows(spark, table) == rows(duck, table), table

@@ -436,6 +436,32 @@ def explain(
 
 @app.command()
 @_friendly
+def lineage(
+    customer_id: Annotated[str, typer.Argument(help="A customer id of gold/customers.")],
+    config: ConfigOption = Path("scv.yaml"),
+    view: Annotated[str | None, typer.Option(help="A view of golden.views: read gold/customers_<view>.")] = None,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Show personal data as it is.")] = False,
+    debug: DebugOption = False,
+):
+    """Where each value of a customer's golden record came from: source, record and rule."""
+    from rich.markup import escape
+
+    from scv.project import Project
+
+    found = Project.load(config).lineage(customer_id, view=view, reveal=reveal)
+    table = Table(title=f"{found.golden_table}: {customer_id}")
+    for col in ("field", "value", "rule", "source", "record", "records"):
+        table.add_column(col, justify="right" if col == "records" else "left")
+    for f in found.fields:
+        table.add_row(f.field, escape(f.value) if f.value is not None else "[dim]null[/]", escape(f.rule),
+                      f.source or "", escape(f.source_record_id or ""), str(f.contributing_records))
+    console.print(table)
+    if not reveal:
+        console.print("personal values are shown as their shape (A letter, 9 digit); --reveal shows them")
+
+
+@app.command()
+@_friendly
 def status(config: ConfigOption = Path("scv.yaml"), debug: DebugOption = False):
     """Show the lakehouse tables (rows, versions) and the last run."""
     from scv.project import Project

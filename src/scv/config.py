@@ -329,6 +329,124 @@ class Compliance(_Strict):
     )
 
 
+# Golden records (scv.golden, scv.survivorship): the vocabulary of survivorship rules.
+RANKING_RULES = ("most_complete", "most_recent", "latest_non_null", "most_frequent", "longest", "earliest")
+AGGREGATE_RULES = ("min", "max", "sum", "count", "list_distinct")
+RULES_WITH_VALUE = ("source_priority", "sql")
+RULE_NAMES = (*RANKING_RULES, *AGGREGATE_RULES, *RULES_WITH_VALUE)
+DERIVED_GOLDEN_FIELDS = ("name_title", "name_suffix", "house_number")  # derived by standardise
+ADDRESS_FIELDS = ("address_line_1", "address_line_2", "house_number", "city", "region", "postcode", "country")
+ADDRESS = "address"  # golden.rules key for the address fields surviving together
+WHOLE_RECORD_RULES = ("most_complete", "most_recent", "latest_non_null", "earliest", "source_priority")
+CUSTOMER_COLUMNS = ("customer_id", "record_count", "sources", "first_seen", "last_updated",
+                    "needs_review", "review_reason")
+XREF_COLUMNS = ("source", "source_record_id", "record_key", "customer_id", "golden_record",
+                "most_complete", "most_recent", "duplicate")
+RESERVED_VIEWS = ("analytics",)  # gold/customers_analytics is the pseudonymised copy
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+Rule = Any  # a name, {source_priority: [...]} or {sql: ...}: checked by check_rule
+
+
+class GoldenView(_Strict):
+    """Another set of golden records over the same customers: its own records and rules."""
+
+    filter: str | None = Field(
+        None, description="SQL condition over a silver record's columns: only the records meeting it "
+        "take part (a customer with none is not in the view).",
+    )
+    rules: dict[str, Rule] = Field(
+        default_factory=dict, description="Survivorship rules of this view; a field not named takes "
+        "golden.rules, then the default.",
+    )
+
+
+class Golden(_Strict):
+    """How golden records are built: survivorship rules, flags and further views."""
+
+    rules: dict[str, Rule] = Field(
+        default_factory=dict,
+        description="Golden field (or `address`: the address fields together) -> rule: "
+        f"{', '.join(RANKING_RULES + AGGREGATE_RULES)}, {{source_priority: [source, ...]}} or "
+        "{sql: an aggregate over the cluster's records, e.g. 'max(amount)'}.",
+    )
+    suppressed_when: str | None = Field(
+        None, description="SQL condition over a silver record's columns: its email is not chosen "
+        "while another record's is available (default: a true donotemail, bounced or unsubscribed "
+        "attribute).",
+    )
+    flags: dict[str, str] = Field(
+        default_factory=dict, description="Flag name -> SQL condition over a silver record's columns: "
+        "a boolean column of gold/customer_xref, and of gold/customers (true when any record's is).",
+    )
+    views: dict[str, GoldenView] = Field(
+        default_factory=dict, description="View name -> filter and rules: gold/customers_<view>.",
+    )
+
+
+def check_rule(where: str, rule: Any, sources: list[str]) -> None:
+    """A rule as written in scv.yaml: a name, {source_priority: [...]} or {sql: ...}."""
+    plain = ", ".join(RANKING_RULES + AGGREGATE_RULES)
+    if isinstance(rule, str):
+        if rule in RULES_WITH_VALUE:
+            raise ValueError(f"{where}: {rule} takes a value; write {{{rule}: ...}}")
+        if rule not in RULE_NAMES:
+            raise ValueError(f"{where}: '{rule}' is not a rule{did_you_mean(rule, RULE_NAMES)}; use one of: "
+                             f"{plain}, {{source_priority: [source, ...]}}, {{sql: ...}}")
+        return
+    if not isinstance(rule, dict) or len(rule) != 1:
+        raise ValueError(f"{where}: give a rule name ({plain}) or one of {{source_priority: [...]}}, {{sql: ...}}")
+    [(kind, value)] = rule.items()
+    if kind == "sql":
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}: sql takes an aggregate over the cluster's records, e.g. 'max(amount)'")
+    elif kind == "source_priority":
+        if not isinstance(value, list) or not value or not all(isinstance(s, str) for s in value):
+            raise ValueError(f"{where}: source_priority takes a list of source names, e.g. [crm, shop]")
+        for s in value:
+            if s not in sources:
+                raise ValueError(f"{where}: '{s}' is not a source{did_you_mean(s, sources)}; "
+                                 f"sources: {', '.join(sources)}")
+    else:
+        raise ValueError(f"{where}: '{kind}' is not a rule{did_you_mean(kind, RULE_NAMES)}; "
+                         f"use {{source_priority: [...]}} or {{sql: ...}}")
+
+
+def check_golden(golden: Golden, sources: dict[str, Source]) -> None:
+    """Field, rule, flag and view names of `golden:`, against the fields the sources carry."""
+    attributes = [a for s in sources.values() for a in s.attributes]
+    fields = list(dict.fromkeys((*CANONICAL_FIELDS, *DERIVED_GOLDEN_FIELDS, *attributes)))
+    layers = [("golden.rules", golden.rules)]
+    layers += [(f"golden.views.{v}.rules", view.rules) for v, view in golden.views.items()]
+    for where, rules in layers:
+        for field, rule in rules.items():
+            if field not in (*fields, ADDRESS):
+                raise ValueError(f"{where}.{field}: '{field}' is not a golden field"
+                                 f"{did_you_mean(field, [*fields, ADDRESS])}; use a canonical field, "
+                                 "an attribute of a source, or address")
+            check_rule(f"{where}.{field}", rule, list(sources))
+            if field == ADDRESS and (rule if isinstance(rule, str) else next(iter(rule))) not in WHOLE_RECORD_RULES:
+                raise ValueError(f"{where}.{field}: the address survives from one record; use one of: "
+                                 f"{', '.join(WHOLE_RECORD_RULES)}")
+    taken = {*fields, *CUSTOMER_COLUMNS, *XREF_COLUMNS}
+    for name, condition in golden.flags.items():
+        if not _IDENTIFIER.match(name):
+            raise ValueError(f"golden.flags.{name}: a flag name is lower-case letters, digits and _, "
+                             "starting with a letter (it names a column)")
+        if name in taken:
+            raise ValueError(f"golden.flags.{name}: '{name}' is already a column of gold/customers or "
+                             "gold/customer_xref; choose another name")
+        if not condition.strip():
+            raise ValueError(f"golden.flags.{name}: give a SQL condition, e.g. \"email is not null\"")
+    for name, view in golden.views.items():
+        if not _IDENTIFIER.match(name) or name in RESERVED_VIEWS:
+            raise ValueError(f"golden.views.{name}: a view name is lower-case letters, digits and _, "
+                             f"starting with a letter, and not {', '.join(RESERVED_VIEWS)} "
+                             "(it names the table gold/customers_<view>)")
+        if view.filter is not None and not view.filter.strip():
+            raise ValueError(f"golden.views.{name}.filter: give a SQL condition or leave filter out")
+
+
 class ProjectConfig(_Strict):
     lakehouse: str = Field(
         "./lakehouse", description="Folder or URI (s3://, abfss://, gs://) of the Delta tables."
@@ -347,6 +465,7 @@ class ProjectConfig(_Strict):
     duckdb: DuckDBOptions = Field(default_factory=DuckDBOptions)
     spark: SparkOptions = Field(default_factory=SparkOptions)
     compliance: Compliance = Field(default_factory=Compliance)
+    golden: Golden = Field(default_factory=Golden)
 
     @field_validator("sources")
     @classmethod
@@ -360,6 +479,11 @@ class ProjectConfig(_Strict):
                     "(it names tables and record keys)"
                 )
         return sources
+
+    @model_validator(mode="after")
+    def _golden_names(self) -> ProjectConfig:
+        check_golden(self.golden, self.sources)
+        return self
 
     def hash(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
@@ -398,7 +522,7 @@ def _format_validation_error(err: ValidationError, file: str) -> str:
         doc = parent.model_fields[loc[-1]].description if parent else None
         return f"{file}: {where}: required{f' ({doc})' if doc else ''}; add it"
     msg = first["msg"].removeprefix("Value error, ")
-    return f"{file}: {where}: {msg}"
+    return f"{file}: {where}: {msg}" if loc else f"{file}: {msg}"  # top level: the message names the key
 
 
 def _model_at(loc: list[str]) -> type[BaseModel] | None:
@@ -409,10 +533,10 @@ def _model_at(loc: list[str]) -> type[BaseModel] | None:
         field = model.model_fields.get(loc[i])
         if field is None:
             return None
-        if loc[i] == "sources":
+        if loc[i] in ("sources", "views"):  # name -> model
             if i + 1 >= len(loc):
                 return None
-            model, i = Source, i + 2
+            model, i = Source if loc[i] == "sources" else GoldenView, i + 2
             continue
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):

@@ -2,8 +2,9 @@
 
 `forget` finds the person's records (by email, phone, source record id or customer id)
 and their whole cluster in gold/customer_xref, removes them from bronze, quarantine,
-silver, gold (gold/customers_analytics too, and the gold/customer_id_history rows naming
-their ids, current or merged into them) and the pseudonymisation vault, redacts the
+silver, gold (gold/customers_analytics, the golden views and gold/customer_lineage too, and the
+gold/customer_id_history rows naming their ids, current or merged into them) and the
+pseudonymisation vault, redacts the
 values that audit tables and reports could hold, and purges each table's history (old
 data files, JSON commits whose statistics held values). It then records a tombstone in
 audit/erasure_register: keyed hashes (HMAC-SHA256) of the identifiers, never the
@@ -35,6 +36,7 @@ from scv.config import ProjectConfig
 from scv.errors import ScvError
 from scv.identity import HISTORY, MERGE
 from scv.keys import read_key
+from scv.golden import LINEAGE_TABLE as LINEAGE
 from scv.lakehouse import PERSONAL_LAYERS, Lakehouse
 from scv.pseudonymise import ANALYTICS, VAULT_CUSTOMERS, VAULT_RECORDS
 from scv.quality_tables import PROFILE_SCHEMA, VALIDATION_SCHEMA
@@ -243,6 +245,9 @@ def removal_masks(lake: Lakehouse, found: Found) -> dict[str, Callable[[pa.Table
     masks[HISTORY] = lambda t: pc.or_(pc.is_in(t["old_customer_id"], every_id),
                                       pc.is_in(t["new_customer_id"], every_id))
     masks[ANALYTICS] = lambda t: pc.is_in(t["customer_id"], customers)
+    masks[LINEAGE] = lambda t: pc.or_(pc.is_in(t["customer_id"], customers), pc.is_in(t["record_key"], keys))
+    for view in (t for t in lake.tables() if t.startswith("gold/customers_")):  # golden.views, past ones too
+        masks.setdefault(view, lambda t: pc.is_in(t["customer_id"], customers))
     masks[VAULT_CUSTOMERS] = lambda t: pc.is_in(t["customer_id"], customers)
     masks[VAULT_RECORDS] = lambda t: pc.is_in(t["record_key"], keys)
     masks[RELEASES] = lambda t: pc.is_in(pc.binary_join_element_wise(t["source"], t["record_id"], ":"), keys)

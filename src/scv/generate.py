@@ -484,6 +484,18 @@ sources:
 
 linkage:
   threshold: auto  # or a match probability: auto picks the best expected F1 from the scores
+
+# Golden records: each field survives by a rule (defaults in the README); flags and views.
+# golden:
+#   rules:
+#     phone: {{source_priority: [crm, shop]}}
+#     consent: list_distinct
+#   suppressed_when: "donotemail"     # such a record's email is chosen last
+#   flags:
+#     marketable: "email is not null and not donotemail"
+#   views:
+#     newsletter:                     # gold/customers_newsletter
+#       filter: "source = 'newsletter'"
 """
 
 

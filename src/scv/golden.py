@@ -1,35 +1,53 @@
 """Golden records: one row per customer, built from the records of its cluster.
 
-Records are ranked within their cluster, most complete first, then most recent, then
-by record key so that ties always break the same way. Each golden field takes the
-first non-null value in that order, so a gap in the best record is filled from the next.
+Each golden field survives by a rule (scv.survivorship): by default names from the most
+complete record, email and phone from the most recent valid one, the address fields
+together from one record, date of birth the most frequent. `golden.rules` in scv.yaml
+changes any of them, `golden.views` builds further golden tables from a subset of the
+records, and `golden.flags` adds boolean columns to the xref and the customers.
+gold/customer_lineage says which record and rule each value came from.
+
+Everything here is SQL over engine tables (`silver_records`, `clusters`,
+`customer_clusters`, `cluster_review`), so restricting them restricts what is rebuilt.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scv.config import CANONICAL_FIELDS
+from scv.config import ADDRESS_FIELDS, CANONICAL_FIELDS
 from scv.identity import assign_customer_ids, load_previous_assignment, publish_customer_id_history
 from scv.increment import LINEAGE_COLUMNS
 from scv.standardise import AUDIT_COLUMNS, MATCH_KEYS, SILVER_KEYS
+from scv.survivorship import Rule, View, check_sql, condition, plan, suppression, survive
 from scv.validate import check_outputs
 
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
 MATCH_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in ("created_at", "updated_at"))
+LINEAGE = "customer_lineage"
+LINEAGE_TABLE = f"gold/{LINEAGE}"
 
 
 def rank_records(run: Run) -> None:
+    """Engine table ranked_records: each silver record with its customer and what the rules
+    rank by (completeness, recency, first seen, suppression) and the xref's own ranks."""
     q = run.engine.dialect.quote
-    filled = " + ".join(f"case when {q(f)} is not null then 1 else 0 end" for f in MATCH_FIELDS)
+    silver = [c for c, _ in run.engine.columns("silver_records")]
+
+    def present(fields) -> str:
+        return " + ".join(f"case when {q(f)} is not null then 1 else 0 end" for f in fields if f in silver) or "0"
+
+    suppressed = suppression(run.engine, run.config.golden.suppressed_when, "silver_records")
     run.engine.create(
         "ranked_records",
         f"""with scored as (
-                select s.*, c.cluster_id, {filled} as _completeness,
+                select s.*, c.cluster_id, {present(MATCH_FIELDS)} as _completeness,
+                       {present(ADDRESS_FIELDS)} as _address_completeness,
                        coalesce(r.needs_review, false) as _needs_review, r.review_reason as _review_reason,
                        coalesce(s.updated_at, s.created_at) as _recency,
+                       coalesce(s.created_at, s.updated_at) as _first_seen, {suppressed} as _suppressed,
                        count(*) over (partition by c.cluster_id) as _cluster_size, i.customer_id
                 from silver_records s join clusters c on s.record_key = c.record_key
                 join customer_clusters i on c.cluster_id = i.cluster_id
@@ -43,39 +61,73 @@ def rank_records(run: Run) -> None:
     )
 
 
+def views(run: Run) -> list[View]:
+    """gold/customers, then one golden table per `golden.views` entry."""
+    g = run.config.golden
+    silver_only = (*SILVER_KEYS, *MATCH_KEYS, *AUDIT_COLUMNS, *LINEAGE_COLUMNS)
+    fields = [c for c, _ in run.engine.columns("silver_records") if c not in silver_only]
+    return [plan("customers", fields, None, g.rules)] + [
+        plan(f"customers_{name}", fields, v.filter, v.rules, g.rules) for name, v in g.views.items()]
+
+
+def check_conditions(run: Run) -> None:
+    """Every condition of `golden:` runs over silver's columns before any is used: else one
+    line naming its key (a failure later could only name the stage)."""
+    g = run.config.golden
+    conditions = [("golden.suppressed_when", g.suppressed_when)]
+    conditions += [(f"golden.flags.{name}", sql) for name, sql in g.flags.items()]
+    conditions += [(f"golden.views.{name}.filter", v.filter) for name, v in g.views.items()]
+    for where, sql in conditions:
+        if sql is not None:
+            check_sql(run.engine, where, sql, "silver_records", aggregate=False)
+
+
+def check_sql_rules(run: Run) -> None:
+    """Every {sql: ...} rule runs as an aggregate over ranked_records, else one line naming its key."""
+    g, engine = run.config.golden, run.engine
+    rules = [("golden.rules", g.rules)] + [(f"golden.views.{name}.rules", v.rules) for name, v in g.views.items()]
+    for where, layer in rules:
+        for field, raw in layer.items():
+            rule = Rule.of(raw)
+            if rule.sql:
+                check_sql(engine, f"{where}.{field}", rule.sql, "ranked_records", aggregate=True)
+
+
 def golden(run: Run) -> None:
     load_previous_assignment(run)
     assign_customer_ids(run)
+    check_conditions(run)
     rank_records(run)
-    d = run.engine.dialect
-    q = d.quote
-    silver_only = (*SILVER_KEYS, *MATCH_KEYS, *AUDIT_COLUMNS, *LINEAGE_COLUMNS)
-    carried = [c for c, _ in run.engine.columns("silver_records") if c not in silver_only]
-    fields = ",\n".join(
-        f"min_by({q(c)}, _rank) filter (where {q(c)} is not null) as {q(c)}" for c in carried
-    )
-    run.engine.create(
-        "customers",
-        f"""select customer_id, {fields},
-                   count(*) as record_count, {d.sorted_set('source')} as sources,
-                   min(created_at) as first_seen, max(_recency) as last_updated,
-                   bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
-            from ranked_records group by customer_id""",
-    )
-    run.engine.create(
+    check_sql_rules(run)
+    planned = views(run)
+    engine, q = run.engine, run.engine.dialect.quote
+    flags = run.config.golden.flags
+    chosen = " union all ".join(survive(engine, view, "ranked_records", flags) for view in planned)
+    engine.create(LINEAGE, f"""select l.golden_table, l.customer_id, l.field, l.rule, r.source, l.record_key,
+                                      r.source_record_id, l.contributing_records
+                               from ({chosen}) l left join ranked_records r on r.record_key = l.record_key""")
+    for view in planned:
+        engine.drop(f"{view.table}_chosen")
+    record_flags = "".join(f", {condition(sql)} as {q(name)}" for name, sql in flags.items())
+    engine.create(
         "customer_xref",
-        """select source, source_record_id, record_key, customer_id,
+        f"""select source, source_record_id, record_key, customer_id,
                   _rank = 1 as golden_record, _rank = 1 as most_complete,
-                  _recent_rank = 1 as most_recent, _cluster_size > 1 as duplicate
+                  _recent_rank = 1 as most_recent, _cluster_size > 1 as duplicate{record_flags}
            from ranked_records""",
     )
-    run.count(None, "customers", run.engine.count("customers"))
+    run.count(None, "customers", engine.count("customers"))
+
+
+def gold_tables(run: Run) -> list[str]:
+    """Engine tables published as gold/<name>."""
+    return ["customers", "customer_xref", LINEAGE, *(f"customers_{v}" for v in run.config.golden.views)]
 
 
 def publish_gold(run: Run) -> None:
     """Gold is written last, and only when it passes its own checks, so a run that fails
     earlier leaves it as it was."""
     check_outputs(run)
-    run.engine.publish("customers", run.lakehouse, "gold/customers", run.run_id)
-    run.engine.publish("customer_xref", run.lakehouse, "gold/customer_xref", run.run_id)
+    for name in gold_tables(run):
+        run.engine.publish(name, run.lakehouse, f"gold/{name}", run.run_id)
     publish_customer_id_history(run)

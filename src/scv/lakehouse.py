@@ -30,6 +30,7 @@ STATS_COLUMNS = {
     "gold/customer_xref": "record_key,customer_id,source,source_record_id",
     "gold/customer_id_history": "run_id,changed_at,old_customer_id,new_customer_id,change",
     "gold/customers_analytics": "customer_id",
+    "gold/customer_lineage": "customer_id,record_key,source,source_record_id",
     "vault/customers": "customer_id",
     "vault/records": "record_key",
 }
@@ -39,6 +40,8 @@ STATS_KEY = "delta.dataSkippingStatsColumns"
 def table_configuration(table: str) -> dict[str, str] | None:
     """Delta table properties a new table starts with (only applied when it is created)."""
     columns = STATS_COLUMNS.get(table) or STATS_COLUMNS.get(table.split("/")[0])
+    if columns is None and table.startswith("gold/customers_"):  # a golden view (golden.views)
+        columns = STATS_COLUMNS["gold/customers"]
     return {STATS_KEY: columns} if columns else None
 
 

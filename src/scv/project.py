@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scv.config import ProjectConfig, load_config
+from scv.config import ProjectConfig, did_you_mean, load_config
 from scv.curve_chart import write_chart
 from scv.curves import Curve, threshold_curve
 from scv.engine import Engine, create_engine
@@ -20,6 +20,7 @@ from scv.errors import ConfigError, ScvError
 from scv.explain import Explanation, explain
 from scv.evaluate import LabelScores, Scores, open_file, read_labels, score, score_labels
 from scv.lakehouse import Lakehouse, TableInfo, is_uri
+from scv.lineage import Lineage, lineage
 from scv.pipeline import CHECK_STAGES, Progress, Run, RunResult, execute
 
 TRUTH_COLUMNS = ("source", "source_record_id", "person_id")
@@ -133,6 +134,15 @@ class Project:
         """Why two records were or were not linked: the pair scored again with the last run's
         model, weight by weight. Personal values appear as their shape unless `reveal`."""
         return explain(self, record_key_a, record_key_b, reveal=reveal)
+
+    def lineage(self, customer_id: str, *, view: str | None = None, reveal: bool = False) -> Lineage:
+        """Where each value of a customer's golden record came from: source, record and rule
+        (gold/customer_lineage). `view` reads gold/customers_<view>; values are shapes unless `reveal`."""
+        if view is not None and view not in self.config.golden.views:
+            views = list(self.config.golden.views)
+            raise ConfigError(f"--view: '{view}' is not under golden.views{did_you_mean(view, views)}"
+                              + (f"; views: {', '.join(views)}" if views else "; scv.yaml defines none"))
+        return lineage(self.lakehouse, customer_id, view, reveal)
 
     def _last_threshold(self) -> float:
         """The threshold the last linking run clustered at."""
