@@ -85,9 +85,13 @@ def _print_run(result) -> None:
     table = Table(title=f"run {result.run_id} on {result.engine}: {result.status} in {result.seconds:.1f} s")
     for col in ("source", "ingested", "quarantined", "silver"):
         table.add_column(col, justify="left" if col == "source" else "right")
+    events = {s: c for s, c in result.per_source.items() if s in result.event_sources}
     for source, c in result.per_source.items():
-        table.add_row(source, *(f"{c.get(k, 0):,}" for k in ("ingested", "quarantined", "silver")))
+        if source not in events:
+            table.add_row(source, *(f"{c.get(k, 0):,}" for k in ("ingested", "quarantined", "silver")))
     table.add_row("[bold]total", f"{result.ingested:,}", f"{result.quarantined:,}", f"{result.silver:,}")
+    for source, c in events.items():  # events, not records: after the records' total
+        table.add_row(f"{source} (events)", *(f"{c.get(k, 0):,}" for k in ("ingested", "quarantined", "silver")))
     console.print(table)
     console.print(
         f"{result.pairs:,} scored pairs, [bold]{result.customers:,} customers[/] "

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from scv.config import CANONICAL_FIELDS
 from scv.identity import assign_customer_ids
+from scv.metrics import customer_metrics, publish_metrics
 from scv.standardise import AUDIT_COLUMNS, MATCH_KEYS, SILVER_KEYS
 from scv.validate import check_outputs
 
@@ -68,6 +69,7 @@ def golden(run: Run) -> None:
            from ranked_records""",
     )
     run.count(None, "customers", run.engine.count("customers"))
+    customer_metrics(run)
 
 
 def publish_gold(run: Run) -> None:
@@ -76,3 +78,4 @@ def publish_gold(run: Run) -> None:
     check_outputs(run)
     run.engine.publish("customers", run.lakehouse, "gold/customers", run.run_id)
     run.engine.publish("customer_xref", run.lakehouse, "gold/customer_xref", run.run_id)
+    publish_metrics(run)
