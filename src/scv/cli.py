@@ -102,6 +102,24 @@ def _print_run(result) -> None:
     console.print(f"data quality report: {result.lakehouse}/reports/{result.run_id}/quality.html")
 
 
+def _print_segments(project) -> None:
+    """Customers per RFM segment of gold/customer_metrics, when the project has events."""
+    from collections import Counter
+
+    from scv.metrics import GOLD_METRICS, RFM_SEGMENTS
+
+    if not project.config.event_sources or not project.lakehouse.exists(GOLD_METRICS):
+        return
+    metrics = project.lakehouse.read(GOLD_METRICS).to_table(columns=["rfm_segment", "total_amount"])
+    segments = Counter(metrics["rfm_segment"].to_pylist())
+    table = Table(title=f"customer metrics ({GOLD_METRICS})")
+    table.add_column("RFM segment")
+    table.add_column("customers", justify="right")
+    for name in [s for s, *_ in RFM_SEGMENTS] + [None]:
+        table.add_row(name or "no events", f"{segments.get(name, 0):,}")
+    console.print(table)
+
+
 def _print_scores(scores) -> None:
     table = Table(title="linkage against the truth")
     table.add_column("measure")
@@ -186,6 +204,7 @@ def demo(
     _print_run(result)
     scores = project.evaluate(data.truth_path)
     _print_scores(scores)
+    _print_segments(project)
     console.print(
         f"found {result.customers:,} customers for {people:,} real people; "
         f"pairwise F1 {scores.f1:.3f}; demo took {time.perf_counter() - started:.1f} s"
