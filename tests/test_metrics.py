@@ -223,36 +223,24 @@ def error_of(tmp_path, yaml_text: str) -> str:
     return lines[0]
 
 
-def test_record_of_must_name_a_source(tmp_path):
-    line = error_of(tmp_path, EVENTS_YAML.replace("record_of: shop", "record_of: shp"))
-    assert "sources.orders.record_of: 'shp' is not a source (did you mean 'shop'?)" in line
-    assert "crm, shop" in line
-
-
-def test_events_belong_to_a_customer_source_not_to_another_events_source(tmp_path):
-    line = error_of(tmp_path, EVENTS_YAML.replace("record_of: crm", "record_of: orders"))
-    assert "sources.payments.record_of: 'orders' is an events source" in line
-
-
-def test_an_events_source_needs_its_record_id_and_time(tmp_path):
-    line = error_of(tmp_path, EVENTS_YAML.replace("        at: paid_on\n", ""))
-    assert "sources.payments: kind events needs at" in line
-
-
-def test_an_events_source_maps_no_customer_fields(tmp_path):
-    line = error_of(tmp_path, EVENTS_YAML.replace("        amount: value\n", "        columns: {email: value}\n"))
-    assert "sources.payments: columns: an events source maps no customer fields" in line
-
-
-def test_event_keys_on_a_customer_source_ask_for_kind_events(tmp_path):
-    line = error_of(tmp_path, EVENTS_YAML.replace("        id: contactid\n", "        id: contactid\n        at: modifiedon\n"))
-    assert "sources.crm: at is only for an events source; add `kind: events`" in line
-
-
-def test_an_events_column_missing_from_the_file_is_named_with_the_files_columns(tmp_path):
-    line = error_of(tmp_path, EVENTS_YAML.replace("at: ordered_at", "at: orderd_at"))
-    assert "sources.orders.at: column 'orderd_at' is not in orders.csv (did you mean 'ordered_at'?)" in line
-    assert "its columns are: order_id, customer_id, ordered_at, amount" in line
+@pytest.mark.parametrize("old, new, message", [
+    ("record_of: shop", "record_of: shp",  # a typo
+     "sources.orders.record_of: 'shp' is not a source (did you mean 'shop'?); name the customer source "
+     "the events belong to: crm, shop"),
+    ("record_of: crm", "record_of: orders",
+     "sources.payments.record_of: 'orders' is an events source; events belong to the records of a customer source"),
+    ("        at: paid_on\n", "",
+     "sources.payments: kind events needs at: record_of (the customer source)"),
+    ("        amount: value\n", "        columns: {email: value}\n",
+     "sources.payments: columns: an events source maps no customer fields"),
+    ("        id: contactid\n", "        id: contactid\n        at: modifiedon\n",
+     "sources.crm: at is only for an events source; add `kind: events` or remove it"),
+    ("at: ordered_at", "at: orderd_at",  # found when the file is read
+     "sources.orders.at: column 'orderd_at' is not in orders.csv (did you mean 'ordered_at'?); "
+     "its columns are: order_id, customer_id, ordered_at, amount"),
+])
+def test_a_mistake_in_an_events_source_is_one_line_naming_the_key_and_the_fix(tmp_path, old, new, message):
+    assert message in error_of(tmp_path, EVENTS_YAML.replace(old, new))
 
 
 # ---------------------------------------------------------------- erasure
