@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+import textwrap
+from datetime import date, datetime, timezone
 
 import pyarrow as pa
 import pytest
@@ -143,6 +144,15 @@ def test_the_quality_report_shows_the_unmatched_events_in_the_ledger(ran):
     project, result = ran
     html = project.lakehouse.read_file(f"reports/{result.run_id}/quality.html").decode()
     assert "belong to no known record" in html
+
+
+def test_an_events_retention_rule_reads_the_event_time(tmp_path):
+    keep_for = (datetime.now(timezone.utc).date() - date(2024, 5, 15)).days  # o1 (1 May 2024) is older
+    rule = f"compliance:\n  retention:\n    - {{source: orders, keep_for: {keep_for} days}}\n"
+    config = write_project(tmp_path, textwrap.dedent(EVENTS_YAML) + rule, EVENTS_FILES)
+    result = Project.load(config).run()
+    assert result.per_source["orders"]["expired"] == result.per_source["orders"]["suppressed"] == 1
+    assert "o1" not in {e["event_id"] for e in table(Project.load(config), "silver/events")}
 
 
 # ---------------------------------------------------------------- scores and segments
