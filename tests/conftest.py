@@ -106,6 +106,44 @@ TWO_SOURCES_YAML = """\
           postcode: post_code
     """
 
+# Events of the two sources' records: Robert (crm:c1 = shop:101) has orders in the shop and a
+# payment in the CRM; Elizabeth (crm:c2 = shop:102) one of each; 999 is no shop customer;
+# o5 to o7 are no valid events (a time that is no time, an amount that is no number, no customer).
+ORDERS_CSV = """\
+order_id,customer_id,ordered_at,amount
+o1,101,2024-05-01T10:00:00Z,10.50
+o2,101,2024-06-01,20
+o3,102,2024-06-02 09:00,5.25
+o4,999,2024-06-03,7
+o5,103,not a date,3
+o6,103,2024-06-04,abc
+o7,,2024-06-04,1
+"""
+PAYMENTS_CSV = """\
+payment_id,contactid,paid_on,value
+p1,c1,2024-01-01,100
+p2,c2,2024-02-01,1
+"""
+EVENTS_YAML = TWO_SOURCES_YAML.rstrip(" ") + """\
+      orders:
+        kind: events
+        path: orders.csv
+        id: order_id
+        record_of: shop
+        record_id: customer_id
+        at: ordered_at
+        amount: amount
+      payments:
+        kind: events
+        path: payments.csv
+        id: payment_id
+        record_of: crm
+        record_id: contactid
+        at: paid_on
+        amount: value
+    """
+EVENTS_FILES = {"crm.csv": CRM_CSV, "shop.csv": SHOP_CSV, "orders.csv": ORDERS_CSV, "payments.csv": PAYMENTS_CSV}
+
 
 @pytest.fixture
 def two_sources(tmp_path) -> Path:

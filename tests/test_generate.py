@@ -369,15 +369,22 @@ def test_demo_project_yaml_is_yaml_with_only_the_allowed_keys():
     assert project["engine"] == "duckdb"
     assert project["linkage"] == {"threshold": "auto"}
     for source in project["sources"].values():
-        assert set(source) <= {"path", "format", "id", "updated_at", "columns", "attributes"}
+        assert set(source) <= {"path", "format", "id", "updated_at", "columns", "attributes",
+                               "kind", "record_of", "record_id", "at", "amount"}
 
 
-def test_demo_project_yaml_maps_the_three_customer_sources_but_not_orders():
+def customer_sources(project: dict) -> dict:
+    return {n: s for n, s in project["sources"].items() if s.get("kind", "records") == "records"}
+
+
+def test_demo_project_yaml_maps_the_three_customer_sources_and_the_orders_as_events():
     project = yaml.safe_load(demo_project_yaml())
-    assert set(project["sources"]) == {"crm", "shop", "newsletter"}
+    assert set(customer_sources(project)) == {"crm", "shop", "newsletter"}
     assert project["sources"]["newsletter"]["columns"]["full_name"] == "name"
     assert project["sources"]["crm"]["attributes"] == ["donotemail"]
-    assert "shop_orders.csv" in demo_project_yaml(), "mentioned in a comment"
+    assert project["sources"]["orders"] == {
+        "kind": "events", "path": "data/shop_orders.csv", "id": "order_id", "record_of": "shop",
+        "record_id": "customer_id", "at": "ordered_at", "amount": "amount"}
 
 
 def test_demo_project_yaml_maps_only_canonical_fields():
@@ -386,15 +393,15 @@ def test_demo_project_yaml_maps_only_canonical_fields():
         "address_line_1", "address_line_2", "city", "region", "postcode", "country",
         "created_at", "updated_at",
     }
-    for source in yaml.safe_load(demo_project_yaml())["sources"].values():
+    for source in customer_sources(yaml.safe_load(demo_project_yaml())).values():
         assert set(source["columns"]) <= canonical
 
 
 def test_every_column_the_demo_project_names_exists_in_its_file(data):
     for name, source in yaml.safe_load(demo_project_yaml())["sources"].items():
         columns = source_columns(data, source["path"])
-        named = [source["id"], source["updated_at"], *source["columns"].values()]
-        named += source.get("attributes", [])
+        named = [source[k] for k in ("id", "updated_at", "record_id", "at", "amount") if k in source]
+        named += [*source.get("columns", {}).values(), *source.get("attributes", [])]
         assert set(named) <= columns, name
 
 
@@ -404,6 +411,7 @@ def test_demo_project_yaml_uses_the_given_folders():
     assert project["sources"]["crm"]["path"] == "input/demo/crm_contacts.csv"
     assert project["sources"]["shop"]["path"] == "input/demo/shop_customers.parquet"
     assert project["sources"]["newsletter"]["path"] == "input/demo/newsletter_signups.jsonl"
+    assert project["sources"]["orders"]["path"] == "input/demo/shop_orders.csv"
     assert yaml.safe_load(demo_project_yaml())["lakehouse"] == "./lakehouse"
 
 
@@ -412,5 +420,6 @@ def test_demo_project_yaml_loads_with_scv_config_next_to_generated_data(tmp_path
     generate(tmp_path / "data", people=50, seed=3)
     (tmp_path / "scv.yaml").write_text(demo_project_yaml(), encoding="utf-8")
     project, base = config.load_config(tmp_path / "scv.yaml")
-    assert set(project.sources) == {"crm", "shop", "newsletter"}
+    assert set(project.record_sources) == {"crm", "shop", "newsletter"}
+    assert set(project.event_sources) == {"orders"}
     assert base == tmp_path.resolve()

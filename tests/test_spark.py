@@ -12,7 +12,7 @@ import pytest
 from deltalake import DeltaTable
 from typer.testing import CliRunner
 
-from conftest import CRM_CSV, SHOP_CSV, SHARED_DATA, TWO_SOURCES_YAML, write_project
+from conftest import CRM_CSV, EVENTS_FILES, EVENTS_YAML, SHOP_CSV, SHARED_DATA, TWO_SOURCES_YAML, write_project
 from scv import Project
 from scv.cli import app
 from scv.engine import create_engine
@@ -209,6 +209,23 @@ def test_a_forgotten_person_stays_out_of_a_run_on_spark(tmp_path, spark_engine, 
     keys = set(project.lakehouse.read_table("silver/records")["record_key"].to_pylist())
     assert "crm:c1" not in keys and "shop:101" not in keys and "crm:c2" in keys
 
+
+
+def test_events_and_customer_metrics_are_the_same_on_spark(tmp_path, spark_engine):
+    """silver/events, the quarantined events and gold/customer_metrics (ntile, epoch days) on both engines."""
+    projects = []
+    for engine in ("duckdb", "spark"):
+        (tmp_path / engine).mkdir()
+        config = write_project(tmp_path / engine, EVENTS_YAML, EVENTS_FILES)
+        result = Project.load(config, engine=engine).run()
+        assert result.per_source["orders"] == {"ingested": 7, "quarantined": 3, "silver": 4, "unmatched_events": 1}
+        projects.append(Project.load(config))
+    duck, spark = projects
+    for name in ("silver/events", "quarantine/orders"):
+        assert rows(spark, name) == rows(duck, name)
+    drop = {"recency_days"}  # counted from each run's own start
+    assert rows(spark, "gold/customer_metrics", drop) == rows(duck, "gold/customer_metrics", drop)
+    assert {m["event_count"] for m in rows(spark, "gold/customer_metrics")} == {0, 2, 3}
 
 
 def test_a_model_trained_on_spark_is_reused_on_spark_without_training(two_sources_on_both):

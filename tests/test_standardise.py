@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pyarrow as pa
 import pytest
@@ -302,6 +302,16 @@ def test_birth_date_is_a_real_past_date(engine, raw, clean):
 
 
 @pytest.mark.parametrize("raw, clean", [
+    ("2021-03-04T10:22:13Z", datetime(2021, 3, 4, 10, 22, 13)),  # UTC as exports write it
+    ("2021-03-04 10:22", datetime(2021, 3, 4, 10, 22)),
+    ("04/03/2021", datetime(2021, 3, 4)),
+    ("2021-03-04T10:22:13+02:00", None),  # an offset is not read rather than dropped
+])
+def test_a_timestamp_reads_iso_with_a_trailing_z_and_the_date_formats(engine, raw, clean):
+    assert apply(engine, lambda d, e: std.timestamp(d, e, FORMATS), raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [
     ("02/01/1980", date(1980, 2, 1)),
     ("12.31.1979", date(1979, 12, 31)),
     ("1980-02-01", date(1980, 2, 1)),
@@ -399,7 +409,7 @@ def test_full_name_split(engine, full, first, last):
 ACCENTED_LETTERS = "".join(chr(c) for c in range(0x00C0, 0x0250)) + "ḂḃẞỳỹǅǕṩ"
 AWKWARD_DATES = [
     "1/2/1980", "01.02.1980", "1-2-1980", "1980/2/1", "1980-2-1", "1980-02-01T10:11:12",
-    "1980-02-01 10:11:12.5", "1980", "1980-02", "29/02/1981", "29/02/1984", "00/01/1980",
+    "1980-02-01T10:11:12Z", "1980-02-01 10:11:12.5", "1980", "1980-02", "29/02/1981", "29/02/1984", "00/01/1980",
     "1980-02-01+01:00", " 1980-02-01 ", "01/02/80", "19800231", "1980-13-01",
 ]
 

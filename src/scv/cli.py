@@ -86,9 +86,13 @@ def _print_run(result) -> None:
                         f"in {result.seconds:.1f} s")
     for col in ("source", "ingested", "quarantined", "silver"):
         table.add_column(col, justify="left" if col == "source" else "right")
+    events = {s: c for s, c in result.per_source.items() if s in result.event_sources}
     for source, c in result.per_source.items():
-        table.add_row(source, *(f"{c.get(k, 0):,}" for k in ("ingested", "quarantined", "silver")))
+        if source not in events:
+            table.add_row(source, *(f"{c.get(k, 0):,}" for k in ("ingested", "quarantined", "silver")))
     table.add_row("[bold]total", f"{result.ingested:,}", f"{result.quarantined:,}", f"{result.silver:,}")
+    for source, c in events.items():  # events, not records: after the records' total
+        table.add_row(f"{source} (events)", *(f"{c.get(k, 0):,}" for k in ("ingested", "quarantined", "silver")))
     console.print(table)
     console.print(
         f"{result.pairs:,} scored pairs, [bold]{result.customers:,} customers[/] "
@@ -97,6 +101,24 @@ def _print_run(result) -> None:
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"data quality report: {result.lakehouse}/reports/{result.run_id}/quality.html")
+
+
+def _print_segments(project) -> None:
+    """Customers per RFM segment of gold/customer_metrics, when the project has events."""
+    from collections import Counter
+
+    from scv.metrics import GOLD_METRICS, RFM_SEGMENTS
+
+    if not project.config.event_sources or not project.lakehouse.exists(GOLD_METRICS):
+        return
+    metrics = project.lakehouse.read(GOLD_METRICS).to_table(columns=["rfm_segment", "total_amount"])
+    segments = Counter(metrics["rfm_segment"].to_pylist())
+    table = Table(title=f"customer metrics ({GOLD_METRICS})")
+    table.add_column("RFM segment")
+    table.add_column("customers", justify="right")
+    for name in [s for s, *_ in RFM_SEGMENTS] + [None]:
+        table.add_row(name or "no events", f"{segments.get(name, 0):,}")
+    console.print(table)
 
 
 def _print_scores(scores) -> None:
@@ -192,6 +214,7 @@ def demo(
     _print_run(result)
     scores = project.evaluate(data.truth_path)
     _print_scores(scores)
+    _print_segments(project)
     console.print(
         f"found {result.customers:,} customers for {people:,} real people; "
         f"pairwise F1 {scores.f1:.3f}; demo took {time.perf_counter() - started:.1f} s"

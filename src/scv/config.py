@@ -65,7 +65,10 @@ SEVERITIES = ("error", "warn", "quarantine")
 DEFAULT_CHECKS = (
     "record_id_present", "record_id_unique", "email_well_formed", "date_of_birth_valid",
     "phone_parseable", "names_not_punctuation",
+    # of an events source (kind: events): its record's id, its time and its amount
+    "event_record_present", "event_time_valid", "amount_numeric",
 )
+EVENT_KEYS = ("record_of", "record_id", "at", "amount")  # only an events source has them
 
 
 class Validation(_Strict):
@@ -96,8 +99,12 @@ class Validation(_Strict):
 
 
 class Source(_Strict):
-    """One system that holds customer records."""
+    """One system that holds customer records, or events of them (`kind: events`)."""
 
+    kind: Literal["records", "events"] = Field(
+        "records", description="records: customer records, standardised and linked; events: events of "
+        "another source's records (orders, visits), counted into gold/customer_metrics.",
+    )
     path: str = Field(description="File, glob or Delta table folder, relative to scv.yaml.")
     format: Literal["csv", "parquet", "json", "delta"] | None = Field(
         None, description="Read format; inferred from the file extension when absent."
@@ -119,6 +126,34 @@ class Source(_Strict):
         "(each of its records joins a customer by its single best link).",
     )
     validation: Validation = Field(default_factory=Validation)
+    record_of: str | None = Field(
+        None, description="kind events: the customer source (kind records) whose records the events belong to."
+    )
+    record_id: str | None = Field(
+        None, description="kind events: column holding the id of that source's record (its `id`)."
+    )
+    at: str | None = Field(None, description="kind events: column holding the event's time.")
+    amount: str | None = Field(None, description="kind events: optional column holding the event's amount.")
+
+    @model_validator(mode="after")
+    def _kind_keys(self) -> Source:
+        """An events source says whose records its rows belong to and nothing a customer record has."""
+        if self.kind == "records":
+            given = [k for k in EVENT_KEYS if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{given[0]} is only for an events source; add `kind: events` or remove it")
+            return self
+        missing = [k for k in ("record_of", "record_id", "at") if getattr(self, k) is None]
+        if missing:
+            raise ValueError(
+                f"kind events needs {', '.join(missing)}: record_of (the customer source), record_id "
+                "(the column holding its record id) and at (the column holding the event's time)")
+        mapped = [k for k in ("columns", "attributes", "updated_at", "deduplicated") if getattr(self, k)]
+        if mapped:
+            raise ValueError(
+                f"{mapped[0]}: an events source maps no customer fields (its rows are not customer "
+                "records); map them on a kind records source, or remove the key")
+        return self
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -484,6 +519,33 @@ class ProjectConfig(_Strict):
     def _golden_names(self) -> ProjectConfig:
         check_golden(self.golden, self.sources)
         return self
+
+    def _events_belong_to_records(self) -> ProjectConfig:
+        """An events source's record_of names a customer source (ConfigError: it knows its place)."""
+        for name, source in self.event_sources.items():
+            owner = self.sources.get(source.record_of)
+            where = f"sources.{name}.record_of"
+            if owner is None:
+                raise ConfigError(
+                    f"{where}: '{source.record_of}' is not a source{did_you_mean(source.record_of, self.record_sources)}; "
+                    f"name the customer source the events belong to: {', '.join(self.record_sources)}")
+            if owner.kind == "events":
+                raise ConfigError(
+                    f"{where}: '{source.record_of}' is an events source; events belong to the records "
+                    f"of a customer source: {', '.join(self.record_sources) or 'add one with kind records'}")
+        if not self.record_sources:
+            raise ConfigError("sources: every source is kind events; add a customer source (kind records)")
+        return self
+
+    @property
+    def record_sources(self) -> dict[str, Source]:
+        """The customer sources: standardised into silver/records and linked."""
+        return {n: s for n, s in self.sources.items() if s.kind == "records"}
+
+    @property
+    def event_sources(self) -> dict[str, Source]:
+        """The events sources: cleansed into silver/events and counted into customer metrics."""
+        return {n: s for n, s in self.sources.items() if s.kind == "events"}
 
     def hash(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]

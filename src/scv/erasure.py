@@ -134,12 +134,14 @@ class Found:
     customer_ids: set[str] = field(default_factory=set)
     former_customer_ids: set[str] = field(default_factory=set)  # merged into theirs in earlier runs
     quarantine: dict[str, pa.Array] = field(default_factory=dict)  # source -> row mask
+    # events sources holding events of the person's records -> (record id column, customer source)
+    events: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def ids(self, source: str) -> list[str]:
         return sorted(k.split(":", 1)[1] for k in self.record_keys if k.split(":", 1)[0] == source)
 
     def sources(self) -> set[str]:
-        return {k.split(":", 1)[0] for k in self.record_keys} | set(self.quarantine)
+        return {k.split(":", 1)[0] for k in self.record_keys} | set(self.quarantine) | set(self.events)
 
 
 def _phone_keys(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -198,6 +200,8 @@ def find(lake: Lakehouse, config: ProjectConfig, who: Identifier) -> Found:
         found.customer_ids &= set(xref["customer_id"].to_pylist())
     if lake.exists(HISTORY) and found.customer_ids:
         found.former_customer_ids = _merged_into(lake.read_table(HISTORY), found.customer_ids)
+    found.events = {name: (s.record_id, s.record_of) for name, s in config.event_sources.items()
+                    if found.ids(s.record_of)}
     return found
 
 
@@ -235,7 +239,14 @@ def removal_masks(lake: Lakehouse, found: Found) -> dict[str, Callable[[pa.Table
         masks[f"quarantine/{source}"] = lambda t, ids=ids, extra=extra: (
             pc.or_(pc.is_in(t["_record_id"], ids), extra) if extra is not None
             else pc.is_in(t["_record_id"], ids))
+    for source, (column, owner) in found.events.items():  # the events of the person's records
+        ids = _keys(found.ids(owner))
+        for table in (f"bronze/{source}", f"quarantine/{source}"):
+            masks[table] = lambda t, ids=ids, column=column, by_id=masks[table]: pc.or_(
+                pc.fill_null(by_id(t), False), pc.is_in(pc.utf8_trim_whitespace(pc.cast(t[column], pa.string())), ids))
     customers = _keys(sorted(found.customer_ids))
+    masks["silver/events"] = lambda t: pc.is_in(t["record_key"], keys)
+    masks["gold/customer_metrics"] = lambda t: pc.is_in(t["customer_id"], customers)
     masks["silver/records"] = lambda t: pc.is_in(t["record_key"], keys)
     masks["silver/pairs"] = lambda t: pc.or_(pc.is_in(t["record_key_l"], keys), pc.is_in(t["record_key_r"], keys))
     masks["gold/customers"] = lambda t: pc.is_in(t["customer_id"], customers)
@@ -430,8 +441,11 @@ class Tombstones:
                    flat["record_hashes"])
 
     def suppress(self, engine: Engine, name: str, email: str | None, phone: str | None,
-                 table: str, into: str) -> int:
+                 table: str, into: str, owner: tuple[str, str] | None = None) -> int:
         """Engine table `into`: the rows of `table` that match no tombstone; returns rows dropped.
+
+        `owner` is an events source's (record id column, customer source): events of a
+        forgotten record are dropped too.
 
         The distinct ids, emails and phones are hashed here (neither engine has HMAC) and
         the raw values that match go back as a small table, so the filter is plain SQL.
@@ -442,6 +456,8 @@ class Tombstones:
             checks.append((email, lambda v: digest(self.key, "email", normalise_email(v)) in self.emails))
         if phone:
             checks.append((phone, lambda v: bool(phone_key(v)) and digest(self.key, "phone", phone_key(v)) in self.phones))
+        if owner:
+            checks.append((owner[0], lambda v: record_hash(self.key, owner[1], v.strip()) in self.records))
         hits = {"erased_column": [], "erased_value": []}
         for column, matches in checks:
             for (value,) in engine.rows(f"select distinct cast({q(column)} as string) from {q(table)} "

@@ -117,6 +117,8 @@ def default_expectations(source: Source) -> list[Expectation]:
     """Checks every source gets from its mapping; each can be switched off or re-graded.
     A field built from several columns has none: it is checked once combined, in silver
     (an impossible date of birth is `date_of_birth_invalid` there)."""
+    if source.kind == "events":
+        return event_expectations(source)
     cols = {field: col for field, col in source.columns.items() if isinstance(col, str)}
     found: list[Expectation] = [
         Expectation("expect_column_values_to_not_be_null", {"column": source.id}, "quarantine",
@@ -146,6 +148,34 @@ def default_expectations(source: Source) -> list[Expectation]:
             found.append(Expectation(
                 "expect_column_values_to_match_regex", {"column": cols[name], "regex": r"[\p{L}\p{N}]"},
                 "warn", reason=f"{name.replace('_', ' ')} is only punctuation", default="names_not_punctuation"))
+    return found
+
+
+# An event's time must read as a point in time (ISO 8601, or standardise.date_formats):
+# one before 1900 is taken for a typo, as a record's created_at is.
+EARLIEST_EVENT = "1900-01-01"
+AMOUNT = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
+
+
+def event_expectations(source: Source) -> list[Expectation]:
+    """An events source's checks: an event without its id, its record's id or a readable time
+    cannot be counted into a customer's metrics, so each quarantines by default."""
+    def check(kind: str, column: str, reason: str, default: str, **kwargs) -> Expectation:
+        return Expectation(kind, {"column": column, **kwargs}, "quarantine",
+                           reason=f"{reason} (column {column})", default=default)
+
+    found = [
+        check("expect_column_values_to_not_be_null", source.id, "missing event id", "record_id_present"),
+        check("expect_column_values_to_be_unique", source.id, "event id not unique", "record_id_unique"),
+        check("expect_column_values_to_not_be_null", source.record_id, "missing record id of the event",
+              "event_record_present"),
+        check("expect_column_values_to_not_be_null", source.at, "missing event time", "event_time_valid"),
+        check("expect_column_values_to_be_between", source.at, "event time not a timestamp after 1900",
+              "event_time_valid", min_value=EARLIEST_EVENT),
+    ]
+    if source.amount:
+        found.append(check("expect_column_values_to_match_regex", source.amount, "amount not a number",
+                           "amount_numeric", regex=AMOUNT))
     return found
 
 

@@ -478,9 +478,17 @@ sources:
       created_at: signed_up_at
     attributes: [consent]
 
-  # {ORDERS_FILE} (order_id, customer_id, ordered_at, amount) is an event source, not a
-  # customer source: a later version aggregates it into customer metrics (orders, spend)
-  # via the shop's customer_id, so it is not listed here.
+  # The shop's orders: events of the shop's customer records, not customer records. Each
+  # counts for the customer its shop account belongs to, in gold/customer_metrics (orders,
+  # spend, recency and an RFM segment).
+  orders:
+    kind: events
+    path: {path(ORDERS_FILE)}
+    id: order_id
+    record_of: shop            # the customer source whose records the orders belong to
+    record_id: customer_id     # the column holding that source's record id
+    at: ordered_at             # when the event happened
+    amount: amount             # optional: what it was worth
 
 linkage:
   threshold: auto  # or a match probability: auto picks the best expected F1 from the scores

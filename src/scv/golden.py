@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from scv.config import ADDRESS_FIELDS, CANONICAL_FIELDS
 from scv.identity import assign_customer_ids, load_previous_assignment, publish_customer_id_history
 from scv.increment import LINEAGE_COLUMNS
+from scv.metrics import customer_metrics, publish_metrics
 from scv.standardise import AUDIT_COLUMNS, MATCH_KEYS, SILVER_KEYS
 from scv.survivorship import Rule, View, check_sql, condition, plan, suppression, survive
 from scv.validate import check_outputs
@@ -117,6 +118,7 @@ def golden(run: Run) -> None:
            from ranked_records""",
     )
     run.count(None, "customers", engine.count("customers"))
+    customer_metrics(run)
 
 
 def gold_tables(run: Run) -> list[str]:
@@ -131,3 +133,4 @@ def publish_gold(run: Run) -> None:
     for name in gold_tables(run):
         run.engine.publish(name, run.lakehouse, f"gold/{name}", run.run_id)
     publish_customer_id_history(run)
+    publish_metrics(run)

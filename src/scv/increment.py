@@ -87,7 +87,7 @@ def load_previous_silver(run: Run) -> bool:
     d = run.engine.dialect
     run.engine.create("seen_records", " union all ".join(
         f"select concat({d.literal(name + ':')}, _record_id) as record_key from {d.quote(f'seen_{name}')}"
-        for name in run.config.sources))
+        for name in run.config.record_sources))
     return True
 
 
@@ -98,19 +98,19 @@ def keep_unchanged(run: Run) -> None:
     d = run.engine.dialect
     valid = " union all ".join(
         f"select concat({d.literal(name + ':')}, _record_id) as record_key, _row_hash from {d.quote(f'valid_{name}')}"
-        for name in run.config.sources)
+        for name in run.config.record_sources)
     run.engine.create("unchanged_records", f"""
         select p.* from previous_silver p join ({valid}) v
         on p.record_key = v.record_key and p._row_hash = v._row_hash""")
     unchanged = run.engine.count("unchanged_records")
-    total = sum(run.engine.count(f"valid_{name}") for name in run.config.sources)
+    total = sum(run.engine.count(f"valid_{name}") for name in run.config.record_sources)
     if total and (total - unchanged) / total > MAX_CHANGED_SHARE:
         run.mode_reason = (f"{(total - unchanged) / total:.0%} of the records are new or changed "
                            f"(over {MAX_CHANGED_SHARE:.0%}): the model is trained afresh")
         run.previous = None
         run.engine.drop("unchanged_records")
         return
-    for name in run.config.sources:
+    for name in run.config.record_sources:
         prefix = d.literal(name + ":")
         run.engine.create(f"{name}__changed", f"""
             select v.* from {d.quote(f'valid_{name}')} v

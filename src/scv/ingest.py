@@ -72,8 +72,9 @@ def land_in_bronze(run: Run, name: str, source: Source, tombstones: Tombstones |
     run.engine.create(f"seen_{name}", f"select distinct _record_id from {q(landed)} where _record_id is not null")
     suppressed = 0
     if tombstones:
+        owner = (source.record_id, source.record_of) if source.kind == "events" else None
         suppressed = tombstones.suppress(run.engine, name, source.columns.get("email"),
-                                         source.columns.get("phone"), landed, f"bronze_{name}")
+                                         source.columns.get("phone"), landed, f"bronze_{name}", owner=owner)
         run.engine.drop(landed)
     expired = expire(run, name, source, f"bronze_{name}")
     run.engine.publish(f"bronze_{name}", run.lakehouse, f"bronze/{name}", run.run_id)
@@ -97,6 +98,7 @@ def check_mapping(name: str, source: Source, columns: list[str]) -> None:
         mapped.append(("updated_at", source.updated_at))
     mapped += [(f"columns.{field}", col) for field in source.columns for col in source.parts(field)]
     mapped += [("attributes", col) for col in source.attributes]
+    mapped += [(key, getattr(source, key)) for key in ("record_id", "at", "amount") if getattr(source, key)]
     for key, col in mapped:
         if col not in columns:
             raise ConfigError(

@@ -213,6 +213,9 @@ def _ledger(counts: dict) -> str:
     key = "".join(f'<span style="background:{c}"></span>{l}' for l, _, c in parts)
     equation = (f"read <b>{_n(read)}</b> = passed <b>{_n(passed)}</b> + quarantined "
                 f"<b>{_n(quarantined)}</b> + suppressed <b>{_n(suppressed)}</b>")
+    if "unmatched_events" in counts:  # an events source: passed rows are its events in silver/events
+        equation += (f"; of the events passed, <b>{_n(counts['unmatched_events'])}</b> belong to no "
+                     "known record (kept in silver/events, in no customer's metrics)")
     return (f'<div class="ledger"><span class="eq">{equation}</span>{verdict}{svg}'
             f'<span class="key muted">{key}</span></div>')
 

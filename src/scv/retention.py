@@ -33,7 +33,7 @@ def expire(run: Run, name: str, source: Source, table: str) -> int | None:
     q = d.quote
     expired = []
     for i, rule in enumerate(rules):
-        column = rule.column or source.updated_at
+        column = rule.column or source.updated_at or source.at  # an event's activity is its time
         parts = [column] if column else source.parts("updated_at")
         if not parts:
             raise ConfigError(

@@ -408,7 +408,7 @@ def push_lookups(run: Run) -> None:
     d, q = run.engine.dialect, run.engine.dialect.quote
     distinct = [
         f"select distinct {phone_lookup_key(d, q(s.columns['phone']))} from {q(f'valid_{name}')}"
-        for name, s in run.config.sources.items() if "phone" in s.columns
+        for name, s in run.config.record_sources.items() if "phone" in s.columns
     ]
     raws = [r for r, in run.engine.rows(" union ".join(distinct))] if distinct else []
     run.engine.read_arrow(
@@ -422,14 +422,14 @@ def standardise(run: Run) -> None:
     """Silver records from the valid rows; in an incremental run only the new and changed
     ones are standardised, the rest carried from the last run's silver (`scv.increment`)."""
     d = run.engine.dialect
-    attributes = list(dict.fromkeys(a for s in run.config.sources.values() for a in s.attributes))
+    attributes = list(dict.fromkeys(a for s in run.config.record_sources.values() for a in s.attributes))
     carried = increment.load_previous_silver(run)
     if carried and run.previous is not None:
         increment.keep_unchanged(run)
     else:
         run.previous = None
     push_lookups(run)
-    union = " union all ".join(silver_select(run, name, attributes) for name in run.config.sources)
+    union = " union all ".join(silver_select(run, name, attributes) for name in run.config.record_sources)
     run.engine.create("silver_names", silver_names_and_keys(d, union, attributes))
     names = [n for n, in run.engine.rows(distinct_names_sql(d, "silver_names"))]
     run.engine.read_arrow("name_lookup", lookups.name_lookup(names))

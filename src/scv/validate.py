@@ -234,6 +234,12 @@ def output_suites(run: Run) -> dict[str, list[Expectation]]:
             check("expect_table_row_count_to_equal", value=silver),
         ],
     }
+    if run.config.event_sources:  # one row per customer, as gold/customers
+        suites["customer_metrics"] = [
+            check("expect_column_values_to_not_be_null", column="customer_id"),
+            check("expect_column_values_to_be_unique", column="customer_id"),
+            check("expect_table_row_count_to_equal", value=customers),
+        ]
     return {table: [replace(e, key=i) for i, e in enumerate(suite)] for table, suite in suites.items()}
 
 

@@ -26,7 +26,9 @@ class Dialect:
     """SQL spellings that differ between engines; everything else is shared SQL."""
 
     timestamp_type = "timestamp"  # a timestamp without time zone
-    ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?"
+    # ISO 8601, with a trailing Z (UTC) as exports write it (2021-03-04T10:22:13Z); other
+    # offsets are not read, as the engines would drop them rather than convert
+    ISO_TIMESTAMP = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?Z?)?"
 
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'
