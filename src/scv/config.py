@@ -520,6 +520,7 @@ class ProjectConfig(_Strict):
         check_golden(self.golden, self.sources)
         return self
 
+    @model_validator(mode="after")
     def _events_belong_to_records(self) -> ProjectConfig:
         """An events source's record_of names a customer source (ConfigError: it knows its place)."""
         for name, source in self.event_sources.items():
