@@ -200,3 +200,18 @@ def test_mostly_new_records_make_a_full_run(small):
         file.write_text(file.read_text().replace("2024-0", "2025-0"), encoding="utf-8")
     assert project.run().mode == "full"
     assert "new or changed" in last_audit(project)["mode_reason"]
+
+
+def test_forgetting_a_customer_reaches_its_inactive_records(built, monkeypatch):
+    project, records = built
+    monkeypatch.setenv("SCV_ERASURE_KEY", "k" * 32)
+    customers = customers_of(project)
+    gone = next(r for r in records[:-HELD_BACK]
+                if sum(c == customers[f"people:{r['unique_id']}"] for c in customers.values()) > 1)
+    key = f"people:{gone['unique_id']}"
+    write_rows(project.base_dir / "scv.yaml", [r for r in records[:-HELD_BACK] if r is not gone])
+    project.run()
+    assert silver(project)[key]["last_customer_id"] == customers[key]
+    stays = next(k for k, c in customers_of(project).items() if c == customers[key])
+    project.forget(source="people", id=stays.split(":", 1)[1])
+    assert key not in silver(project)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from scv.config import ProjectConfig
@@ -189,6 +190,9 @@ def find(lake: Lakehouse, config: ProjectConfig, who: Identifier) -> Found:
         if pc.any(mask).as_py():
             found.quarantine[name] = mask
             found.record_keys |= {f"{name}:{i}" for i in q.filter(mask)["_record_id"].to_pylist() if i}
+    inactive = _inactive_records(lake)
+    found.customer_ids |= set(inactive.filter(pc.is_in(
+        inactive["record_key"], pa.array(sorted(found.record_keys), pa.string())))["last_customer_id"].to_pylist())
     if lake.exists("gold/customer_xref"):
         xref = lake.read("gold/customer_xref").to_table(columns=["record_key", "customer_id"])
         if who.kind == "customer":
@@ -200,9 +204,21 @@ def find(lake: Lakehouse, config: ProjectConfig, who: Identifier) -> Found:
         found.customer_ids &= set(xref["customer_id"].to_pylist())
     if lake.exists(HISTORY) and found.customer_ids:
         found.former_customer_ids = _merged_into(lake.read_table(HISTORY), found.customer_ids)
+    given = {who.customer_id} if who.kind == "customer" else set()  # a retired id lives on in inactive records
+    owners = pa.array(sorted(found.customer_ids | found.former_customer_ids | given), pa.string())
+    found.record_keys |= set(inactive.filter(pc.is_in(inactive["last_customer_id"], owners))["record_key"].to_pylist())
     found.events = {name: (s.record_id, s.record_of) for name, s in config.event_sources.items()
                     if found.ids(s.record_of)}
     return found
+
+
+def _inactive_records(lake: Lakehouse) -> pa.Table:
+    """Silver records gone from their source, with the customer they last belonged to."""
+    schema = pa.schema([("record_key", pa.string()), ("last_customer_id", pa.string())])
+    if not lake.exists("silver/records") or "last_customer_id" not in lake.read("silver/records").schema.names:
+        return schema.empty_table()
+    return lake.read("silver/records").to_table(
+        columns=schema.names, filter=ds.field("last_customer_id").is_valid()).cast(schema)
 
 
 def _merged_into(history: pa.Table, customer_ids: set[str]) -> set[str]:

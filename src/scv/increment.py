@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 MAX_CHANGED_SHARE = 0.5  # more new or changed records than this: train a new model
 STATE_TABLES = ("silver/records", "silver/pairs", "gold/customer_xref")
-LINEAGE_COLUMNS = ("_batch_id", "_row_hash", "active")  # silver's own bookkeeping, not golden fields
+# silver's own bookkeeping, not golden fields; last_customer_id: of an inactive record, for erasure
+LINEAGE_COLUMNS = ("_batch_id", "_row_hash", "active", "last_customer_id")
 
 
 @dataclass(frozen=True)
@@ -126,19 +127,29 @@ def carry_forward(run: Run, columns: list[str]) -> None:
     kept (inactive) rather than lost. Records read but held back this run (quarantined,
     erased, expired) are neither."""
     q = run.engine.dialect.quote
-    cols = ", ".join(q(c) for c in columns if c != "active")
+    cols = ", ".join(q(c) for c in columns if c not in ("active", "last_customer_id"))
+    active = f"{cols}, true as active, cast(null as string) as last_customer_id"
     run.engine.create("changed_records", "select record_key from silver_records")
     run.totals["previous_active"] = run.engine.rows("select count(*) from previous_silver where active")[0][0]
     if run.previous is not None:  # keep_unchanged ran and the run stayed incremental
         run.engine.create("silver_with_unchanged", f"""
-            select {cols}, true as active from silver_records
-            union all select {cols}, true as active from unchanged_records""")
+            select {active} from silver_records union all select {active} from unchanged_records""")
         run.engine.create("silver_records", "select * from silver_with_unchanged")
         run.engine.drop("silver_with_unchanged")
         run.engine.drop("unchanged_records")
+    gone = "not exists (select 1 from seen_records s where s.record_key = p.record_key)"
+    last_customer, join = "p.last_customer_id", ""
+    if run.lakehouse.exists("gold/customer_xref") and run.engine.rows(
+            f"select count(*) from previous_silver p where {gone} and p.active")[0][0]:
+        # records gone this run remember their customer, so that forgetting it reaches them too
+        run.engine.load("previous_xref", run.lakehouse, "gold/customer_xref")
+        last_customer = "coalesce(p.last_customer_id, x.customer_id)"
+        join = "left join previous_xref x on x.record_key = p.record_key"
     run.engine.create("inactive_records", f"""
-        select {cols}, false as active from previous_silver p
-        where not exists (select 1 from seen_records s where s.record_key = p.record_key)""")
+        select {", ".join(f"p.{q(c)}" for c in columns if c not in ("active", "last_customer_id"))},
+               false as active, {last_customer} as last_customer_id
+        from previous_silver p {join} where {gone}""")
+    run.engine.drop("previous_xref")
 
 
 def link_changed(run: Run) -> None:

@@ -332,7 +332,8 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     return f"""select concat({d.literal(name + ':')}, v._record_id) as record_key,
                       {d.literal(name)} as source, v._record_id as source_record_id,
                       {', '.join(fields + raws + attrs)},
-                      cast({house} as string) as house_number, v._batch_id, v._row_hash, true as active
+                      cast({house} as string) as house_number, v._batch_id, v._row_hash, true as active,
+                      cast(null as string) as last_customer_id
                from {q(f'valid_{name}')} v {joins}"""
 
 
