@@ -70,6 +70,19 @@ def engine(request):
     e.close()
 
 
+def one_line_error(config: Path) -> str:
+    """`scv run` on a project that must be refused: exit code 2 and exactly one error line."""
+    from typer.testing import CliRunner
+
+    from scv.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
 def write_project(folder: Path, yaml_text: str, files: dict[str, str]) -> Path:
     for name, content in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TWO_SOURCES_YAML, write_project
+from conftest import TWO_SOURCES_YAML, one_line_error, write_project
 from scv import Project
 from scv.cli import app
 from scv.golden import golden, publish_gold
@@ -332,11 +332,7 @@ def error_of(tmp_path, golden_yaml: str) -> str:
     from conftest import CRM_CSV, SHOP_CSV
 
     config = write_project(tmp_path, TWO_SOURCES_YAML.rstrip(" ") + golden_yaml, {"crm.csv": CRM_CSV, "shop.csv": SHOP_CSV})
-    result = CliRunner().invoke(app, ["run", "--config", str(config)])
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+    return one_line_error(config)
 
 
 @pytest.mark.parametrize("golden_yaml, expected", [

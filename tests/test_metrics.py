@@ -10,11 +10,9 @@ from datetime import date, datetime, timezone
 
 import pyarrow as pa
 import pytest
-from typer.testing import CliRunner
 
-from conftest import EVENTS_FILES, EVENTS_YAML, write_project
+from conftest import EVENTS_FILES, EVENTS_YAML, one_line_error, write_project
 from scv import Project
-from scv.cli import app
 from scv.config import ProjectConfig
 from scv.engine import create_engine
 from scv.lakehouse import Lakehouse
@@ -226,11 +224,7 @@ def test_rfm_segment_table(run_on_duckdb, scores, segment):
 
 def error_of(tmp_path, yaml_text: str) -> str:
     config = write_project(tmp_path, yaml_text, EVENTS_FILES)
-    result = CliRunner().invoke(app, ["run", "--config", str(config)])
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+    return one_line_error(config)
 
 
 @pytest.mark.parametrize("old, new, message", [
