@@ -32,10 +32,9 @@ import yaml
 
 from scv import Project
 from scv.evaluate import score
-from scv.generate import demo_project_yaml, generate
+from scv.generate import RECORDS_PER_PERSON, demo_project_yaml, generate
 from scv.lakehouse import Lakehouse
 
-RECORDS_PER_PERSON = 1.625  # what the generator makes on average
 STAGES = ("ingest", "validate", "standardise", "link", "golden", "publish")
 SPARK = {"master": "local[2]", "shuffle_partitions": 8, "driver_memory": "6g"}
 SCV = Path(sys.executable).with_name("scv")

@@ -26,10 +26,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from engines import RECORDS_PER_PERSON, SCV, compare, machine, measure  # noqa: I001 - benchmarks/ sibling
+from engines import SCV, compare, machine, measure  # noqa: I001 - benchmarks/ sibling
 
 from scv import Project
-from scv.generate import ORDERS_FILE, demo_project_yaml, generate
+from scv.generate import ORDERS_FILE, RECORDS_PER_PERSON, demo_project_yaml, generate
 from scv.lakehouse import Lakehouse
 
 

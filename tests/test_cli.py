@@ -80,6 +80,12 @@ def test_generate_writes_sources_and_truth(tmp_path):
         "crm_contacts.csv", "shop_customers.parquet", "newsletter_signups.jsonl", "shop_orders.csv", "truth.csv"}
 
 
+def test_generate_by_records_makes_about_that_many(tmp_path):
+    out = invoke("generate", "--records", 3000, "--out", tmp_path / "gen").stdout
+    made = int(out.split(" records of")[0].replace(",", ""))
+    assert 2700 <= made <= 3300
+
+
 def test_demo_runs_end_to_end_and_reports_f1(tmp_path):
     out = invoke("demo", "--dir", tmp_path / "demo", "--people", 1500).stdout
     assert "pairwise F1" in out

@@ -135,6 +135,14 @@ def test_run_ledger_accounts_for_every_row(ran):
         "ingest", "profile", "validate", "standardise", "link", "golden", "pseudonymise", "publish"}
 
 
+def test_each_stage_records_its_cpu_time_and_peak_memory(ran):
+    project, result = ran
+    usage = json.loads(table(project, "audit/runs").to_pylist()[0]["stage_usage"])
+    assert set(usage) == set(result.stage_seconds) and usage == result.stage_usage
+    assert all(u["cpu_seconds"] >= 0 and u["peak_rss_mb"] > 50 for u in usage.values())
+    assert usage["link"]["cpu_seconds"] > 0
+
+
 def crm_only(folder, crm_csv: str) -> Project:
     """A one-source project over the given CRM export."""
     config = write_project(folder, """\

@@ -177,12 +177,17 @@ def init(
 def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the generated files.")],
     people: Annotated[int, typer.Option(help="Number of real people behind the records.", min=1)] = 10_000,
+    records: Annotated[int | None, typer.Option(
+        help="About this many customer records instead (people = records / 1.625).", min=1)] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
     debug: DebugOption = False,
 ):
     """Generate multi-source demo customer data with ground truth (truth.csv)."""
+    from scv.generate import RECORDS_PER_PERSON
     from scv.generate import generate as make
 
+    if records is not None:
+        people = max(1, round(records / RECORDS_PER_PERSON))
     data = make(out, people=people, seed=seed)
     records = sum(data.records_per_source.values())
     console.print(

@@ -50,6 +50,7 @@ SOURCES = ("crm", "shop", "newsletter")
 SOURCE_SHARE = {"crm": 0.70, "shop": 0.50, "newsletter": 0.35}  # of people, after "everyone somewhere"
 DUPLICATE_RATE = {"crm": 0.06, "shop": 0.04, "newsletter": 0.03}  # of a source's people: a 2nd record
 MAX_RECORDS_PER_PERSON = 4
+RECORDS_PER_PERSON = 1.625  # customer records per person, on average
 
 # --------------------------------------------------------------------------------------
 # The population

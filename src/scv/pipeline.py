@@ -32,6 +32,7 @@ from scv.pseudonymise import pseudonymisation_key, pseudonymise, publish_pseudon
 from scv.report import write_report
 from scv.retention import purge_expired
 from scv.standardise import standardise
+from scv.usage import StageUsage
 from scv.validate import validate
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Run:
     per_source: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     totals: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_usage: dict[str, dict[str, float]] = field(default_factory=dict)  # CPU s, peak RSS MB
     warnings: list[str] = field(default_factory=list)
     # What linkage found, for the report's linkage section (scv.report_linkage.LinkageFacts):
     # {"blocking_rules": [{"rule", "comparisons"}], "budget_per_record", "estimated_blocking_recall"}
@@ -124,6 +126,7 @@ class RunResult:
     customers: int
     warnings: list[str]
     mode: str = "full"  # or incremental
+    stage_usage: dict[str, dict[str, float]] = field(default_factory=dict)  # stage: cpu_seconds, peak_rss_mb
     event_sources: tuple[str, ...] = ()  # their rows are in per_source, not in the record totals
 
 
@@ -143,9 +146,10 @@ def execute(run: Run, progress: Progress | None = None, stages=None) -> RunResul
         for stage, step in stages:
             if progress:
                 progress(stage, "start")
-            t = time.perf_counter()
-            step(run)
-            run.stage_seconds[stage] = round(time.perf_counter() - t, 3)
+            with StageUsage() as usage:
+                step(run)
+            run.stage_seconds[stage] = round(usage.wall_seconds, 3)
+            run.stage_usage[stage] = usage.as_dict()
             if stage == "standardise":
                 _check_ledger(run)
             if progress:
@@ -207,6 +211,7 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
         warnings=list(run.warnings),
         mode="incremental" if run.previous is not None else "full",
         event_sources=tuple(run.config.event_sources),
+        stage_usage={k: dict(v) for k, v in run.stage_usage.items()},
     )
     row = {
         "run_id": run.run_id,
@@ -240,6 +245,8 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
     ])
     row["mode"] = "incremental" if run.previous is not None else "full"
     row["mode_reason"] = run.mode_reason
-    schema = schema.append(pa.field("mode", pa.string())).append(pa.field("mode_reason", pa.string()))
+    row["stage_usage"] = json.dumps(result.stage_usage)
+    for name in ("mode", "mode_reason", "stage_usage"):
+        schema = schema.append(pa.field(name, pa.string()))
     run.lakehouse.write("audit/runs", pa.Table.from_pylist([row], schema), run.run_id, mode="append")
     return result
