@@ -24,6 +24,11 @@ EXACT_COUNT_LIMIT = 5e6  # above this many comparisons Splink's analysis counts 
 CANDIDATES: list[tuple[str, ...]] = [
     ("first_name", "last_name"),
     ("first_name_phonetic", "last_name_phonetic"),
+    # the same names narrowed, for data so large that the two above exceed the budget
+    # (namesakes grow with the square of the records); subsumed, and nearly free, below that
+    ("first_name", "last_name", "year(date_of_birth)"),
+    ("first_name_phonetic", "last_name_phonetic", "year(date_of_birth)"),
+    ("first_name", "last_name", "city"),
     ("email",),
     ("phone_key",),
     ("date_of_birth",),

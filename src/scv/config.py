@@ -289,9 +289,11 @@ class Evaluation(_Strict):
 
 
 class DuckDBOptions(_Strict):
-    memory_limit: str | None = Field(None, description="e.g. '8GB'; DuckDB's default otherwise.")
+    memory_limit: str | None = Field(
+        None, description="e.g. '8GB'; a sixth of the machine's memory when absent (DuckDB spills the rest).")
     threads: int | None = Field(None, gt=0)
-    temp_directory: str | None = Field(None, description="Spill folder; inside the lakehouse when absent.")
+    temp_directory: str | None = Field(
+        None, description="Spill folder; scv-spill in the system's temporary folder when absent.")
 
 
 class SparkOptions(_Strict):

@@ -36,6 +36,10 @@ SHARED_BY_HOUSEHOLDS = {"phone_key", "postcode", "house_number", "address_line_1
 OVERLINKED_SHARE = 0.5  # a model whose linked pairs are mostly strangers has learnt something else
 MIN_PAIRS_TO_JUDGE = 100  # fewer blocked pairs say too little to judge a model by
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
+# Calibration moves every weight by the same shift; pairs further below the floor than
+# this many bits are not kept even for calibrating (they add almost nothing to it), so
+# that the tens of millions of hopeless pairs of a large run are never written.
+CALIBRATION_MARGIN = 10.0
 MIN_PAIRS_TO_REESTIMATE = 100  # fewer scored pairs are too small a sample to re-estimate the prior
 LINK_FIELDS = (
     "first_name", "last_name", "date_of_birth", "email", "phone_key",
@@ -159,6 +163,17 @@ def link_input_sql(d: Dialect, source: str, attributes: list[str] = ()) -> str:
 
 
 SILVER_COLUMN = {"phone_key": "phone", "postcode": "postcode_key"}  # link field -> silver column
+LINK_INPUT_READS = (  # the silver columns link_input_sql reads, besides attributes
+    "record_key", "source", "first_name", "last_name", "first_name_key", "first_name_phonetic",
+    "last_name_phonetic", "date_of_birth", "email_role", "email_key", "phone", "postcode_key",
+    "house_number", "address_line_1", "city", "gender")
+
+
+def linkable_columns(silver: list[str]) -> list[str]:
+    """Of silver's columns, those a model can read: enough to score pairs again without
+    holding the rest of silver in memory."""
+    known = set(silver_columns([]))
+    return [c for c in silver if c in LINK_INPUT_READS or c not in known]
 
 
 def present_fields(run: Run) -> set[str]:
@@ -247,9 +262,9 @@ def _score(run: Run, inputs: dict, given, fields: set[str], total: int):
         if not given.reused:
             train(linker, fields, run, total)
         given.hold_prior(linker)
-        # every blocked pair: the prior moves after scoring, so a floor applied now would
-        # drop pairs the calibrated model keeps (or even links)
-        predictions = linker.inference.predict()
+        # the prior moves after scoring: keep the pairs that calibration may lift over the floor
+        margin = 0.0 if given.prior is not None else CALIBRATION_MARGIN
+        predictions = linker.inference.predict(threshold_match_weight=weight(PAIRS_FLOOR) - margin)
     shift = 0.0 if given.prior is not None else calibrate_prior(run, linker, predictions.physical_name, total)
     run.engine.create(
         "pairs",
@@ -340,6 +355,8 @@ def calibrate_prior(run: Run, linker: Linker, predictions: str, total: int) -> f
     histogram = run.engine.rows(
         f"select round(match_weight - {w0!r}, 2), count(*) from {predictions} group by 1")
     calibrated = reestimate_prior([(float(b), n) for b, n in histogram], prior, total * (total - 1) / 2)
+    # no higher than the scored pairs allow: a pair below the margin was not kept
+    calibrated = min(calibrated, 1 / (1 + 2 ** -(w0 + CALIBRATION_MARGIN)))
     settings._probability_two_random_records_match = calibrated
     run.linkage_facts.update(prior_from_rules=prior, prior=calibrated)
     return weight(calibrated) - w0

@@ -98,11 +98,12 @@ def _score(lake: Lakehouse, model: dict, rows: list[dict]) -> tuple[dict, str]:
     """Scored rows by (record_key_l, record_key_r), masked, and the viewer page of them."""
     from scv.engine import create_engine
     from scv.explain import masked
-    from scv.link import new_linker, register_inputs
+    from scv.link import linkable_columns, new_linker, register_inputs
 
     engine = create_engine("duckdb")
     try:
-        engine.load("silver_records", lake, "silver/records")
+        silver = lake.read("silver/records")  # all records: term frequencies count them all
+        engine.read_arrow("silver_records", silver.to_table(columns=linkable_columns(silver.schema.names)))
         api, inputs = engine.splink_api(), register_inputs(engine)
         sources = list(inputs)
         settings = model | {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pyarrow as pa
 
 from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine, sniff_delimiter
 from scv.errors import ScvError
+
 
 class DuckDBDialect(Dialect):
     def regex_replace_all(self, expr, pattern, replacement):
@@ -33,6 +35,20 @@ class DuckDBDialect(Dialect):
         return f"list_sort(list_distinct(list({expr})))"
 
 
+MEMORY_SHARE = 1 / 6  # of the machine's memory, for DuckDB when the project sets no limit
+
+
+def default_memory_limit() -> str | None:
+    """A sixth of physical memory (4 GB on 24 GB). DuckDB's own default, 80%, leaves
+    nothing for Python, Arrow and the Delta writes, and DuckDB keeps what it may as cache:
+    a 1M-record run peaked at 12.6 GB unlimited and 5.8 GB at 4 GB, 3% slower."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: leave it to DuckDB
+        return None
+    return f"{max(1, round(total * MEMORY_SHARE / 2**30))}GB"
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = DuckDBDialect()
@@ -40,6 +56,7 @@ class DuckDBEngine(Engine):
     def __init__(self, memory_limit: str | None = None, threads: int | None = None,
                  temp_directory: str | Path | None = None):
         self.con = duckdb.connect(":memory:")
+        memory_limit = memory_limit or default_memory_limit()
         if memory_limit:
             self.con.execute("set memory_limit = ?", [memory_limit])
         if threads:
