@@ -812,7 +812,7 @@ def _phones_for(rng: np.random.Generator, n_mobiles: int, n_landlines: int) -> d
     la = pa.array([code for _, code, _ in LANDLINE_AREAS], pa.string()).take(area)
     lb = _int_str(local // split)
     lc = pc.utf8_slice_codeunits(_int_str(split + local % split), 1)  # zero-padded: "1" + digits, less the 1
-    return {"a": pa.concat_arrays([a, la]), "b": pa.concat_arrays([b, lb]), "c": pa.concat_arrays([c, lc])}
+    return {"a": _concat([a, la]), "b": _concat([b, lb]), "c": _concat([c, lc])}
 
 
 # --------------------------------------------------------------------------------------
@@ -1251,7 +1251,13 @@ def _patch(arr: pa.Array, *changes: tuple[np.ndarray, pa.Array]) -> pa.Array:
     for rows, values in changes:
         source[rows] = offset + np.arange(len(rows))
         offset += len(rows)
-    return pa.concat_arrays([arr, *(values for _, values in changes)]).take(pa.array(source))
+    return _concat([arr, *(values for _, values in changes)]).take(pa.array(source))
+
+
+def _concat(arrays) -> pa.Array:
+    """pa.concat_arrays, taking chunked arrays too (pyarrow's kernels return them for
+    inputs of some millions of rows)."""
+    return pa.concat_arrays([a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays])
 
 
 def _pick(rng: np.random.Generator, n: int, *rates: float) -> np.ndarray:
@@ -1289,7 +1295,7 @@ def _by_template(
     order = np.concatenate(rows_of)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
-    return pa.concat_arrays(parts).take(pa.array(inverse))
+    return _concat(parts).take(pa.array(inverse))
 
 
 def _repeat_occurrence(values: pa.Array) -> np.ndarray:
