@@ -95,6 +95,34 @@ def test_blocking_stays_within_the_comparison_budget(tmp_path):
     assert found["budget_per_record"] == 0.5 and 0 <= found.get("estimated_blocking_recall", 0) <= 1
 
 
+def test_names_narrowed_by_birth_year_block_when_plain_names_exceed_the_budget(tmp_path):
+    """Namesakes grow with the square of the records: a large data set can afford the
+    names only narrowed by the birth year, a small one plain (and then not narrowed)."""
+    # 60 namesakes, two born in each of 30 years: 1,770 pairs by name, 30 by name and year
+    people = "id,first,last,dob\n" + "\n".join(
+        f"{i},Ann,Smith,{1940 + i // 2}-0{1 + i % 9}-1{i % 7}" for i in range(60))
+
+    def rules(folder, budget):
+        project = Project.load(write_project(folder, f"""\
+            lakehouse: ./lakehouse
+            sources:
+              people:
+                path: people.csv
+                id: id
+                columns: {{first_name: first, last_name: last, date_of_birth: dob}}
+            linkage: {{comparisons_per_record: {budget}}}
+            """, {"people.csv": people}))
+        project.run()
+        return [r["rule"] for r in facts(project)["blocking_rules"]]
+
+    def narrowed(rule):
+        return '"first_name"' in rule and '"last_name"' in rule and "YEAR" in rule
+
+    plain = rules(tmp_path / "plain", 50)
+    assert any('"first_name"' in r and '"last_name"' in r for r in plain) and not any(map(narrowed, plain))
+    assert any(map(narrowed, rules(tmp_path / "narrow", 5)))
+
+
 def test_a_larger_budget_admits_looser_rules(tmp_path):
     tight = project_with(tmp_path / "tight", {"first_name": "first", "last_name": "last", "date_of_birth": "dob"},
                          extra="linkage: {comparisons_per_record: 0.5}")

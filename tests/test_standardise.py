@@ -126,6 +126,13 @@ def test_phone_lookup_parses_each_value_once():
                                  {"raw": "n/a", "e164": None}]
 
 
+def test_many_phones_are_parsed_on_every_core_with_the_same_result():
+    raws = [f"07700 9{i:05d}" for i in range(300)] + ["n/a", "+1 212 555 0100", "0044 (0)20 7946 0000"]
+    one_core = lookups.phone_lookup(raws, "GB")
+    assert lookups.phone_lookup(raws, "GB", parallel_from=100) == one_core
+    assert one_core.column("e164")[0].as_py() == "+447700900000"
+
+
 @pytest.mark.parametrize("nickname, key", [
     ("bob", "robert"), ("bobby", "robert"), ("liz", "elizabeth"), ("beth", "elizabeth"),
     ("tom", "thomas"), ("bill", "william"), ("jim", "james"),

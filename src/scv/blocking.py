@@ -25,7 +25,7 @@ CANDIDATES: list[tuple[str, ...]] = [
     ("first_name", "last_name"),
     ("first_name_phonetic", "last_name_phonetic"),
     # the same names narrowed, for data so large that the two above exceed the budget
-    # (namesakes grow with the square of the records); subsumed, and nearly free, below that
+    # (namesakes grow with the square of the records); skipped where those are taken
     ("first_name", "last_name", "year(date_of_birth)"),
     ("first_name_phonetic", "last_name_phonetic", "year(date_of_birth)"),
     ("first_name", "last_name", "city"),
@@ -81,6 +81,8 @@ def choose(run: Run, fields: set[str], total: int, inputs: dict, identifiers: li
         f"select * from link_input_{source}" for source in inputs))
     chosen, spent = [], 0
     for rule in candidates(fields, identifiers):
+        if any(set(taken) <= set(rule) for taken in chosen):
+            continue  # narrower than a rule already taken: it finds nothing new
         cost = comparisons_under(run, rule)
         if cost == 0 or spent + cost > budget:
             continue
