@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from scv.pipeline import Run
 
 SWAPPED_NAMES = "l.first_name = r.last_name and l.last_name = r.first_name"
+SWAPPED_NAMES_BY_YEAR = f"{SWAPPED_NAMES} and year(l.date_of_birth) = year(r.date_of_birth)"
 EXACT_COUNT_LIMIT = 5e6  # above this many comparisons Splink's analysis counts on a sample
 CANDIDATES: list[tuple[str, ...]] = [
     ("first_name", "last_name"),
@@ -89,10 +90,30 @@ def choose(run: Run, fields: set[str], total: int, inputs: dict, identifiers: li
         chosen.append(rule)
         spent += cost
     rules = [block_on(*r) for r in chosen]
-    if {"first_name", "last_name"} <= fields:
-        rules.append(SWAPPED_NAMES)
-    run.linkage_facts.update(budget_per_record=run.config.linkage.comparisons_per_record)
+    if {"first_name", "last_name"} <= fields:  # swapped names, narrowed by birth year if need be
+        for rule, by_year in ((SWAPPED_NAMES, False), (SWAPPED_NAMES_BY_YEAR, True)):
+            if by_year and "date_of_birth" not in fields:
+                continue
+            cost = swapped_names_under(run, by_year)
+            if spent + cost <= budget:
+                rules.append(rule)
+                spent += cost
+                break
+    run.linkage_facts.update(budget_per_record=run.config.linkage.comparisons_per_record, pairs_to_score=spent)
     return rules
+
+
+def swapped_names_under(run: Run, by_year: bool) -> int:
+    """Pairs the swapped-names rule admits: each (first, last) group against its mirror
+    (an upper bound: a group named "Lee Lee" mirrors itself)."""
+    year = ", year(date_of_birth)" if by_year else ""
+    groups = f"""select first_name as f, last_name as l{year.replace(")", ") as y")}, count(*) as n
+                 from link_inputs where first_name is not null and last_name is not null
+                 {"and date_of_birth is not null" if by_year else ""}
+                 group by first_name, last_name{year}"""
+    found = run.engine.rows(f"""select sum(a.n * b.n) from ({groups}) a join ({groups}) b
+                                on a.f = b.l and a.l = b.f{" and a.y = b.y" if by_year else ""}""")[0][0]
+    return int(found or 0) // 2
 
 
 def record_counts(run: Run, rules: list[str], inputs: dict, total: int) -> None:

@@ -40,6 +40,7 @@ PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver
 # this many bits are not kept even for calibrating (they add almost nothing to it), so
 # that the tens of millions of hopeless pairs of a large run are never written.
 CALIBRATION_MARGIN = 10.0
+PAIRS_PER_CHUNK = 50_000_000  # blocked pairs Splink materialises at once when predicting
 MIN_PAIRS_TO_REESTIMATE = 100  # fewer scored pairs are too small a sample to re-estimate the prior
 LINK_FIELDS = (
     "first_name", "last_name", "date_of_birth", "email", "phone_key",
@@ -264,7 +265,8 @@ def _score(run: Run, inputs: dict, given, fields: set[str], total: int):
         given.hold_prior(linker)
         # the prior moves after scoring: keep the pairs that calibration may lift over the floor
         margin = 0.0 if given.prior is not None else CALIBRATION_MARGIN
-        predictions = linker.inference.predict(threshold_match_weight=weight(PAIRS_FLOOR) - margin)
+        predictions = linker.inference.predict(threshold_match_weight=weight(PAIRS_FLOOR) - margin,
+                                               num_chunks_left=chunks(run), num_chunks_right=1)
     shift = 0.0 if given.prior is not None else calibrate_prior(run, linker, predictions.physical_name, total)
     run.engine.create(
         "pairs",
@@ -274,6 +276,12 @@ def _score(run: Run, inputs: dict, given, fields: set[str], total: int):
             where match_weight + {shift!r} >= {weight(PAIRS_FLOOR)!r}""",
     )
     return linker, predictions, shift, clustering_threshold(run)
+
+
+def chunks(run: Run) -> int:
+    """How many parts Splink scores the blocked pairs in: each part's pairs are held at
+    once (as long text keys), which at 10M records would fill tens of GB of disk."""
+    return max(1, math.ceil(run.linkage_facts.get("pairs_to_score", 0) / PAIRS_PER_CHUNK))
 
 
 def overlinked(run: Run, fields: set[str]) -> bool:
