@@ -13,6 +13,7 @@ Everything here is SQL over engine tables (`silver_records`, `clusters`,
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from scv.config import ADDRESS_FIELDS, CANONICAL_FIELDS
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 MATCH_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in ("created_at", "updated_at"))
 LINEAGE = "customer_lineage"
 LINEAGE_TABLE = f"gold/{LINEAGE}"
+RECORDS_PER_PART = 2_000_000  # survivorship aggregates the customers of this many records at once
 
 
 def rank_records(run: Run) -> None:
@@ -103,7 +105,8 @@ def golden(run: Run) -> None:
     planned = views(run)
     engine, q = run.engine, run.engine.dialect.quote
     flags = run.config.golden.flags
-    chosen = " union all ".join(survive(engine, view, "ranked_records", flags) for view in planned)
+    parts = math.ceil(engine.count("ranked_records") / RECORDS_PER_PART)
+    chosen = " union all ".join(survive(engine, view, "ranked_records", flags, parts) for view in planned)
     engine.create(LINEAGE, f"""select l.golden_table, l.customer_id, l.field, l.rule, r.source, l.record_key,
                                       r.source_record_id, l.contributing_records
                                from ({chosen}) l left join ranked_records r on r.record_key = l.record_key""")

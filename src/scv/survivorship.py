@@ -169,19 +169,28 @@ def _tiers(q, columns: set[str], field: str) -> list[str]:
     return list(dict.fromkeys(tiers))
 
 
-def survive(engine: Engine, view: View, records: str, flags: dict[str, str]) -> str:
+def part_of(customer_id: str, parts: int) -> str:
+    """Which of `parts` a customer falls in, from the last two characters of its id (hex
+    for scv's ids): the same on every engine."""
+    return (f"((ascii(substr({customer_id}, length({customer_id}), 1)) * 31"
+            f" + ascii(substr({customer_id}, length({customer_id}) - 1, 1))) % {int(parts)})")
+
+
+def survive(engine: Engine, view: View, records: str, flags: dict[str, str], parts: int = 1) -> str:
     """Engine table `<view.table>`, one golden row per customer; returns the SQL of its
     lineage rows, which reads engine table `<view.table>_chosen` (drop it after use).
 
     `records` holds the customers' silver records with customer_id and the ranking columns
     of scv.golden.rank_records; only those meeting the view's filter take part. Each step
-    is one query, as a Spark engine table costs a write.
+    is one query, as a Spark engine table costs a write, or one per part of the customers
+    when there are many: the aggregate holds every customer's state at once, and DuckDB
+    cannot spill the text min_by keeps (6 million customers need more than 4 GB).
     """
     d, q = engine.dialect, engine.dialect.quote
     types = dict(engine.columns(records))
     columns = set(types)
     fields = [*view.rules, *view.address_fields]
-    kept = f"(select * from {q(records)}{f' where {condition(view.filter)}' if view.filter else ''}) k"
+    kept = f"(select * from {q(records)} where {condition(view.filter) if view.filter else 'true'} {{part}}) k"
     orderings: dict[tuple[str, ...], str] = {}
     frequencies = []
     for field, rule in view.rules.items():
@@ -221,12 +230,20 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str]) -> 
         lineage += [(a, label, "_address__key", None) for a in view.address_fields]
     customer_flags = [f"bool_or({condition(sql)}) as {q(name)}" for name, sql in flags.items()]
     chosen = f"{view.table}_chosen"
-    engine.create(chosen, f"""select customer_id, {', '.join(selected)},
+    aggregate = f"""select customer_id, {', '.join(selected)},
             count(*) as record_count, {d.sorted_set('source')} as sources,
             min(created_at) as first_seen, max(_recency) as last_updated,
             bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
             {''.join(', ' + c for c in customer_flags)}
-        from {ranked} group by customer_id""")
+        from {ranked} group by customer_id"""
+    if parts <= 1:
+        engine.create(chosen, aggregate.replace("{part}", ""))
+    else:
+        for i in range(parts):
+            engine.create(f"{chosen}_{i}", aggregate.replace("{part}", f"and {part_of('customer_id', parts)} = {i}"))
+        engine.create(chosen, " union all ".join(f"select * from {q(f'{chosen}_{i}')}" for i in range(parts)))
+        for i in range(parts):
+            engine.drop(f"{chosen}_{i}")
 
     order = [c for c in types if c in fields]  # silver's column order, as before
     values = [f"a.{q(c)}" if c in view.address_fields else f"c.{q(c)}" for c in order]
