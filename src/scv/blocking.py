@@ -107,7 +107,7 @@ def swapped_names_under(run: Run, by_year: bool) -> int:
     """Pairs the swapped-names rule admits: each (first, last) group against its mirror
     (an upper bound: a group named "Lee Lee" mirrors itself)."""
     year = ", year(date_of_birth)" if by_year else ""
-    groups = f"""select first_name as f, last_name as l{year.replace(")", ") as y")}, count(*) as n
+    groups = f"""select first_name as f, last_name as l{year + " as y" if by_year else ""}, count(*) as n
                  from link_inputs where first_name is not null and last_name is not null
                  {"and date_of_birth is not null" if by_year else ""}
                  group by first_name, last_name{year}"""
