@@ -265,8 +265,9 @@ def _score(run: Run, inputs: dict, given, fields: set[str], total: int):
         given.hold_prior(linker)
         # the prior moves after scoring: keep the pairs that calibration may lift over the floor
         margin = 0.0 if given.prior is not None else CALIBRATION_MARGIN
+        run.linkage_facts["prediction_parts"] = parts = chunks(run)
         predictions = linker.inference.predict(threshold_match_weight=weight(PAIRS_FLOOR) - margin,
-                                               num_chunks_left=chunks(run), num_chunks_right=1)
+                                               num_chunks_left=parts, num_chunks_right=1)
     shift = 0.0 if given.prior is not None else calibrate_prior(run, linker, predictions.physical_name, total)
     run.engine.create(
         "pairs",

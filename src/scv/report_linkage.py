@@ -47,6 +47,8 @@ class LinkageFacts(TypedDict, total=False):
     blocking_rules: list[BlockingRule]
     budget_per_record: float | None  # comparisons a record may cost
     estimated_blocking_recall: float | None  # share of true matches the rules generate
+    pairs_to_score: int  # pairs the rules chosen against the budget admit, each rule counted alone
+    prediction_parts: int  # parts Splink scored the blocked pairs in (scv.link.chunks)
     prior_from_rules: float  # the prior the deterministic rules gave, before it was re-estimated
     prior: float  # the prior the model was saved with
     em_sessions: list[EmSession]
@@ -225,6 +227,10 @@ def _blocking(facts: dict, records: int | None) -> str:
                      f'{rows}<tr><td></td><td><b>all rules</b></td><td></td>'
                      f'<td class="num"><b>{total:,}</b></td><td></td></tr></table>')
         parts.append(_budget(total, records, facts.get("budget_per_record")))
+        if facts.get("pairs_to_score") is not None:
+            parts.append(f'<p class="muted">Chosen against the budget on at most {facts["pairs_to_score"]:,} pairs '
+                         f'(each rule counted alone); scored in {facts.get("prediction_parts", 1):,} '
+                         f'part{"s" if facts.get("prediction_parts", 1) != 1 else ""}.</p>')
     else:
         parts.append('<p class="muted">The link stage recorded no comparison counts for this run.</p>')
     recall = facts.get("estimated_blocking_recall")
