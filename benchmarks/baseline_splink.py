@@ -22,6 +22,8 @@ import duckdb
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
+from scv.evaluate import score
+
 THRESHOLD = 0.9
 
 PEOPLE_SQL = """
@@ -68,20 +70,13 @@ def settings() -> SettingsCreator:
 
 
 def f1_against_truth(con: duckdb.DuckDBPyConnection, clusters: str, data_dir: Path) -> dict:
-    """Pairwise precision, recall and F1 of the clusters against truth.csv."""
-    con.execute(f"""create or replace table truth as
-        select source || '-' || source_record_id as unique_id, person_id
-        from read_csv('{data_dir}/truth.csv', all_varchar = true)""")
-    con.execute(f"""create or replace table scored as
-        select t.person_id, c.cluster_id from truth t join {clusters} c using (unique_id)""")
-    pairs = "sum(n * (n - 1) / 2)"
-    true_pairs = con.sql(f"select {pairs} from (select count(*) n from scored group by person_id)").fetchone()[0]
-    found = con.sql(f"select {pairs} from (select count(*) n from scored group by cluster_id)").fetchone()[0]
-    right = con.sql(f"select {pairs} from (select count(*) n from scored group by person_id, cluster_id)").fetchone()[0]
-    precision = right / found if found else 0.0
-    recall = right / true_pairs if true_pairs else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    """Pairwise precision, recall and F1 of the clusters against truth.csv, scored by the
+    same function as scv's own clusters (scv.evaluate.score)."""
+    predicted = con.sql(f"select unique_id as record_key, cluster_id as cluster from {clusters}").arrow().read_all()
+    truth = con.sql(f"""select source || '-' || source_record_id as record_key, person_id as entity
+                        from read_csv('{data_dir}/truth.csv', all_varchar = true)""").arrow().read_all()
+    found = score(predicted, truth)
+    return {"precision": round(found.precision, 4), "recall": round(found.recall, 4), "f1": round(found.f1, 4)}
 
 
 def main() -> None:

@@ -164,28 +164,27 @@ def two_sources(tmp_path) -> Path:
     return write_project(tmp_path, TWO_SOURCES_YAML, {"crm.csv": CRM_CSV, "shop.csv": SHOP_CSV})
 
 
+def fake_1000_yaml(path: str | Path, extra: str = "") -> str:
+    """A one-source project over fake_1000's columns at `path`; `extra` is more top-level YAML."""
+    return f"""\
+lakehouse: ./lakehouse
+sources:
+  people:
+    path: {path}
+    id: unique_id
+    columns:
+      first_name: first_name
+      last_name: surname
+      date_of_birth: dob
+      city: city
+      email: email
+{extra}"""
+
+
 @pytest.fixture
 def fake_1000(tmp_path) -> Path:
     """Splink's fake_1000 as a one-source project with its truth column."""
     data = SHARED_DATA / "fake_1000.csv"
     if not data.exists():
         pytest.skip(f"shared data not found at {data}")
-    return write_project(
-        tmp_path,
-        f"""\
-        lakehouse: ./lakehouse
-        sources:
-          people:
-            path: {data}
-            id: unique_id
-            columns:
-              first_name: first_name
-              last_name: surname
-              date_of_birth: dob
-              city: city
-              email: email
-        evaluation:
-          truth_column: cluster
-        """,
-        {},
-    )
+    return write_project(tmp_path, fake_1000_yaml(data, "evaluation:\n  truth_column: cluster\n"), {})

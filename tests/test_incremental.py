@@ -11,26 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SHARED_DATA, write_project
+from conftest import SHARED_DATA, fake_1000_yaml, write_project
 from scv import Project
 
 FAKE_1000 = SHARED_DATA / "fake_1000.csv"
 HELD_BACK = 20  # records new in the second run
-PROJECT = """\
-    lakehouse: ./lakehouse
-    sources:
-      people:
-        path: people.csv
-        id: unique_id
-        columns:
-          first_name: first_name
-          last_name: surname
-          date_of_birth: dob
-          city: city
-          email: email
-    linkage:
-      threshold: 0.9
-    """
+PROJECT = fake_1000_yaml("people.csv", "linkage:\n  threshold: 0.9\n")
 
 
 def rows() -> list[dict]:

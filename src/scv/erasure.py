@@ -192,7 +192,7 @@ def find(lake: Lakehouse, config: ProjectConfig, who: Identifier) -> Found:
             found.record_keys |= {f"{name}:{i}" for i in q.filter(mask)["_record_id"].to_pylist() if i}
     inactive = _inactive_records(lake)
     found.customer_ids |= set(inactive.filter(pc.is_in(
-        inactive["record_key"], pa.array(sorted(found.record_keys), pa.string())))["last_customer_id"].to_pylist())
+        inactive["record_key"], _keys(sorted(found.record_keys))))["last_customer_id"].to_pylist())
     if lake.exists("gold/customer_xref"):
         xref = lake.read("gold/customer_xref").to_table(columns=["record_key", "customer_id"])
         if who.kind == "customer":
@@ -205,7 +205,7 @@ def find(lake: Lakehouse, config: ProjectConfig, who: Identifier) -> Found:
     if lake.exists(HISTORY) and found.customer_ids:
         found.former_customer_ids = _merged_into(lake.read_table(HISTORY), found.customer_ids)
     given = {who.customer_id} if who.kind == "customer" else set()  # a retired id lives on in inactive records
-    owners = pa.array(sorted(found.customer_ids | found.former_customer_ids | given), pa.string())
+    owners = _keys(sorted(found.customer_ids | found.former_customer_ids | given))
     found.record_keys |= set(inactive.filter(pc.is_in(inactive["last_customer_id"], owners))["record_key"].to_pylist())
     found.events = {name: (s.record_id, s.record_of) for name, s in config.event_sources.items()
                     if found.ids(s.record_of)}

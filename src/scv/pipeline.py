@@ -243,7 +243,7 @@ def _record(run: Run, status: str, seconds: float, stage: str = "", err=None) ->
         ("per_source", pa.string()), ("stage_seconds", pa.string()), ("warnings", pa.string()),
         ("linkage", pa.string()),
     ])
-    row["mode"] = "incremental" if run.previous is not None else "full"
+    row["mode"] = result.mode
     row["mode_reason"] = run.mode_reason
     row["stage_usage"] = json.dumps(result.stage_usage)
     for name in ("mode", "mode_reason", "stage_usage"):

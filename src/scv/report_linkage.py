@@ -228,9 +228,9 @@ def _blocking(facts: dict, records: int | None) -> str:
                      f'<td class="num"><b>{total:,}</b></td><td></td></tr></table>')
         parts.append(_budget(total, records, facts.get("budget_per_record")))
         if facts.get("pairs_to_score") is not None:
+            scored_in = facts.get("prediction_parts", 1)
             parts.append(f'<p class="muted">Chosen against the budget on at most {facts["pairs_to_score"]:,} pairs '
-                         f'(each rule counted alone); scored in {facts.get("prediction_parts", 1):,} '
-                         f'part{"s" if facts.get("prediction_parts", 1) != 1 else ""}.</p>')
+                         f'(each rule counted alone); scored in {scored_in:,} part{"s" if scored_in != 1 else ""}.</p>')
     else:
         parts.append('<p class="muted">The link stage recorded no comparison counts for this run.</p>')
     recall = facts.get("estimated_blocking_recall")

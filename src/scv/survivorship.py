@@ -190,7 +190,7 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
     types = dict(engine.columns(records))
     columns = set(types)
     fields = [*view.rules, *view.address_fields]
-    kept = f"(select * from {q(records)} where {condition(view.filter) if view.filter else 'true'} {{part}}) k"
+    keep = condition(view.filter) if view.filter else "true"
     orderings: dict[tuple[str, ...], str] = {}
     frequencies = []
     for field, rule in view.rules.items():
@@ -203,9 +203,6 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
         orderings.setdefault(address_order, f"_ordinal_{len(orderings)}")
     ordinals = [f"row_number() over (partition by customer_id order by {', '.join(o)}) as {name}"
                 for o, name in orderings.items()]
-    counted = f"(select *, {', '.join(frequencies)} from {kept}) x" if frequencies else kept
-    ranked = f"(select *, {', '.join(ordinals) or '1 as _ordinal'} from {counted}) r"
-
     selected, lineage = [], []
     for field, rule in view.rules.items():
         f = q(field)
@@ -230,17 +227,24 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
         lineage += [(a, label, "_address__key", None) for a in view.address_fields]
     customer_flags = [f"bool_or({condition(sql)}) as {q(name)}" for name, sql in flags.items()]
     chosen = f"{view.table}_chosen"
-    aggregate = f"""select customer_id, {', '.join(selected)},
-            count(*) as record_count, {d.sorted_set('source')} as sources,
-            min(created_at) as first_seen, max(_recency) as last_updated,
-            bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
-            {''.join(', ' + c for c in customer_flags)}
-        from {ranked} group by customer_id"""
+
+    def aggregate(where: str) -> str:
+        """One golden row per customer of the records meeting `where`."""
+        kept = f"(select * from {q(records)} where {where}) k"
+        counted = f"(select *, {', '.join(frequencies)} from {kept}) x" if frequencies else kept
+        ranked = f"(select *, {', '.join(ordinals) or '1 as _ordinal'} from {counted}) r"
+        return f"""select customer_id, {', '.join(selected)},
+                count(*) as record_count, {d.sorted_set('source')} as sources,
+                min(created_at) as first_seen, max(_recency) as last_updated,
+                bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
+                {''.join(', ' + c for c in customer_flags)}
+            from {ranked} group by customer_id"""
+
     if parts <= 1:
-        engine.create(chosen, aggregate.replace("{part}", ""))
+        engine.create(chosen, aggregate(keep))
     else:
         for i in range(parts):
-            engine.create(f"{chosen}_{i}", aggregate.replace("{part}", f"and {part_of('customer_id', parts)} = {i}"))
+            engine.create(f"{chosen}_{i}", aggregate(f"{keep} and {part_of('customer_id', parts)} = {i}"))
         engine.create(chosen, " union all ".join(f"select * from {q(f'{chosen}_{i}')}" for i in range(parts)))
         for i in range(parts):
             engine.drop(f"{chosen}_{i}")
