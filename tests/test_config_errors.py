@@ -131,3 +131,11 @@ def test_a_threshold_that_is_neither_a_probability_nor_auto_is_one_line(tmp_path
     assert result.exit_code == 2
     line = error_line(result)
     assert "linkage.threshold: give a match probability above 0 and below 1, or auto" in line and threshold in line
+
+
+@pytest.mark.parametrize("budget", ["0", "many"])
+def test_a_blocking_budget_that_is_neither_positive_nor_auto_is_one_line(tmp_path, budget):
+    result = run_with(tmp_path, TWO_SOURCES_YAML.rstrip(" ") + f"    linkage:\n      comparisons_per_record: {budget}\n")
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert "linkage.comparisons_per_record: give a number of comparisons per record above 0, or auto" in line

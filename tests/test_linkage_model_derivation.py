@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from types import SimpleNamespace
 
 import pytest
 import splink.comparison_level_library as cll
@@ -13,7 +14,8 @@ import splink.comparison_library as cl
 
 from conftest import write_project
 from scv import Project
-from scv.blocking import SWAPPED_NAMES
+from scv.blocking import AUTO_MIN_PAIRS, AUTO_PAIRS_PER_RECORD, SWAPPED_NAMES, pairs_budget
+from scv.config import Linkage
 from scv.training import plausible, same_person
 
 
@@ -93,6 +95,20 @@ def test_blocking_stays_within_the_comparison_budget(tmp_path):
     measured = [r for r in found["blocking_rules"] if r["rule"] != SWAPPED_NAMES]
     assert sum(r["comparisons"] for r in measured) <= 0.5 * records
     assert found["budget_per_record"] == 0.5 and 0 <= found.get("estimated_blocking_recall", 0) <= 1
+
+
+def test_the_auto_budget_never_falls_below_a_few_million_pairs(tmp_path):
+    """Under `auto` small data may use every loose rule: five million pairs score in seconds."""
+    project = project_with(tmp_path, {"first_name": "first", "last_name": "last", "date_of_birth": "dob"})
+    project.run()
+    records = project.lakehouse.read_table("silver/records").num_rows
+    assert facts(project)["budget_per_record"] == pytest.approx(AUTO_MIN_PAIRS / records)
+
+
+def test_the_auto_budget_is_ten_pairs_a_record_on_large_data():
+    run = SimpleNamespace(config=SimpleNamespace(linkage=Linkage()))
+    assert pairs_budget(run, 1_000_000) == AUTO_PAIRS_PER_RECORD * 1_000_000 == 10_000_000
+    assert pairs_budget(run, 1_000) == AUTO_MIN_PAIRS
 
 
 def test_names_narrowed_by_birth_year_block_when_plain_names_exceed_the_budget(tmp_path):

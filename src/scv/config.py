@@ -11,6 +11,7 @@ import glob
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,29 +196,40 @@ def _check_parts(field: str, parts: Any) -> None:
         )
 
 
+def auto_or_number(value: Any, valid: Callable[[float], bool], wanted: str) -> Any:
+    """'auto', or a number `valid` accepts: one message for every wrong value, rather
+    than one per member of the union."""
+    if value == "auto":
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not valid(number):
+        raise ValueError(f"give {wanted}, or auto; not {value!r}")
+    return number
+
+
 class Linkage(_Strict):
     @field_validator("threshold", mode="before")
     @classmethod
     def _probability(cls, threshold: Any) -> Any:
-        """One message for every wrong value, rather than one per member of the union."""
-        if threshold == "auto":
-            return threshold
-        try:
-            probability = float(threshold)
-        except (TypeError, ValueError):
-            probability = math.nan
-        if not 0 < probability < 1:
-            raise ValueError(f"give a match probability above 0 and below 1, or auto; not {threshold!r}")
-        return probability
+        return auto_or_number(threshold, lambda p: 0 < p < 1, "a match probability above 0 and below 1")
+
+    @field_validator("comparisons_per_record", mode="before")
+    @classmethod
+    def _budget(cls, budget: Any) -> Any:
+        return auto_or_number(budget, lambda n: n > 0, "a number of comparisons per record above 0")
 
     threshold: float | Literal["auto"] = Field(
         "auto", description="Match probability (above 0, below 1) at which records are clustered, or "
         "auto: the one with the highest expected F1 over this run's calibrated scores, never below 0.5.",
     )
     seed: int = Field(42, description="Seed for Splink's random sampling, for repeatable models.")
-    comparisons_per_record: float = Field(
-        50, gt=0, description="Budget for blocking: candidate rules are taken, strongest first, "
-        "while the pairs they generate stay under this many per record.",
+    comparisons_per_record: float | Literal["auto"] = Field(
+        "auto", description="Budget for blocking: candidate rules are taken, strongest first, "
+        "while the pairs they generate stay under this many per record. auto: 10 per record, "
+        "but never under 5 million pairs in all (they score in seconds).",
     )
     max_pairs_for_u: float = Field(
         2e6, gt=0, description="Random pairs sampled to estimate u probabilities."

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 PRIOR_RECALL = 0.5  # share of true matches the deterministic rules are assumed to find
 FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
-EM_MAX_PAIRS = 2e6  # pairs one EM session samples at most
+EM_MAX_PAIRS = 1e6  # pairs one EM session samples at most
 EM_ESTIMATES_WANTED = 2  # plausible estimates per comparison before sessions stop
 EXACT_TOLERANCE = 4  # an exact agreement this many times weaker than a partial one is not believed
 IDENTITY_COMPARISONS = ("first_name", "date_of_birth")
@@ -97,7 +97,7 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
         before = settings.core_model_settings.copy()
         session = _attempt(run, f"EM blocked on {', '.join(rule)}", lambda rule=rule: (
             linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*rule), max_pairs=EM_MAX_PAIRS)))
+                block_on(*rule), max_pairs=EM_MAX_PAIRS, estimate_without_term_frequencies=True)))
         if session is None:
             settings.core_model_settings = before
             sessions.append({"blocked_on": list(rule), "estimated": [], "set_aside": [], "failed": True})
