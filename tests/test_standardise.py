@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, datetime
 
 import pyarrow as pa
@@ -131,6 +133,16 @@ def test_many_phones_are_parsed_on_every_core_with_the_same_result():
     one_core = lookups.phone_lookup(raws, "GB")
     assert lookups.phone_lookup(raws, "GB", parallel_from=100) == one_core
     assert one_core.column("e164")[0].as_py() == "+447700900000"
+
+
+def test_a_script_without_a_main_guard_parses_phones_in_parallel_once(tmp_path):
+    """The workers never import the calling script, so its top level runs once."""
+    script = tmp_path / "unguarded.py"
+    script.write_text("from scv import lookups\n"
+                      "table = lookups.phone_lookup([f'07700 9{i:05d}' for i in range(300)], 'GB', parallel_from=100)\n"
+                      "print('ran', table.num_rows, table.column('e164')[299].as_py())\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split("\n")[:-1] == ["ran 300 +447700900299"]
 
 
 @pytest.mark.parametrize("nickname, key", [

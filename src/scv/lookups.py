@@ -9,13 +9,14 @@ as a small lookup table (`engine.read_arrow`), so DuckDB and Spark join the same
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache, partial
+from functools import lru_cache
 
 import jellyfish
 import phonenumbers
@@ -48,23 +49,52 @@ def e164(raw: str | None, default_country: str = "GB") -> str | None:
 
 
 PARALLEL_FROM = 100_000  # distinct numbers; below this, starting workers costs more than it saves
+_WORKER = "import sys; from scv.lookups import parse_phones_piped; parse_phones_piped(sys.argv[1])"
 
 
 def phone_lookup(raws: Iterable[str | None], default_country: str, parallel_from: int = PARALLEL_FROM) -> pa.Table:
     """raw -> e164 for each distinct raw value (None where it is not a phone number).
 
     phonenumbers is pure Python, about 9 µs a number: a million distinct numbers are
-    parsed on every core, in processes of their own (spawned: forking a process whose
-    engine runs threads can deadlock)."""
+    parsed on every core, each share in a Python process of its own."""
     raws = [r for r in dict.fromkeys(raws) if r is not None]
-    parse = partial(e164, default_country=default_country)
     workers = os.cpu_count() or 1
     if workers < 2 or len(raws) < parallel_from:
-        parsed = [parse(r) for r in raws]
+        parsed = [e164(r, default_country) for r in raws]
     else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            parsed = list(pool.map(parse, raws, chunksize=max(1, len(raws) // (workers * 4))))
+        parsed = _parse_in_processes(raws, default_country, workers)
     return pa.table({"raw": raws, "e164": parsed}, schema=PHONE_LOOKUP_SCHEMA)
+
+
+def _parse_in_processes(raws: list[str], default_country: str, workers: int) -> list[str | None]:
+    """Plain worker processes rather than multiprocessing's: those fork a process whose
+    engine runs threads (which can deadlock) or, spawned, import the caller's script
+    again, which reruns a script that calls `Project.run()` without a main guard."""
+    size = -(-len(raws) // workers)
+    shares = [raws[i:i + size] for i in range(0, len(raws), size)]
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, default_country], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for _ in shares]
+    parsed: list[str | None] = []
+    try:
+        for proc, share in zip(procs, shares):
+            pickle.dump(share, proc.stdin)
+            proc.stdin.close()
+        for proc in procs:
+            parsed += pickle.load(proc.stdout)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        raise RuntimeError("a phone parsing worker stopped before it answered") from None
+    finally:
+        for proc in procs:
+            if proc.poll() is None and len(parsed) < len(raws):
+                proc.kill()
+            proc.wait()
+    return parsed
+
+
+def parse_phones_piped(default_country: str) -> None:
+    """A worker of `_parse_in_processes`: raw numbers in from stdin, E.164 out to stdout."""
+    raws = pickle.load(sys.stdin.buffer)
+    pickle.dump([e164(r, default_country) for r in raws], sys.stdout.buffer)
 
 
 @lru_cache(maxsize=1)
