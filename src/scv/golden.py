@@ -51,16 +51,19 @@ def rank_records(run: Run) -> None:
                        coalesce(r.needs_review, false) as _needs_review, r.review_reason as _review_reason,
                        coalesce(s.updated_at, s.created_at) as _recency,
                        coalesce(s.created_at, s.updated_at) as _first_seen, {suppressed} as _suppressed,
-                       count(*) over (partition by c.cluster_id) as _cluster_size, i.customer_id
+                       i.customer_id
                 from silver_records s join clusters c on s.record_key = c.record_key
                 join customer_clusters i on c.cluster_id = i.cluster_id
-                left join cluster_review r on c.cluster_id = r.cluster_id)
-            select *,
-                row_number() over (partition by cluster_id
-                    order by _completeness desc, _recency desc nulls last, record_key) as _rank,
-                row_number() over (partition by cluster_id
-                    order by _recency desc nulls last, _completeness desc, record_key) as _recent_rank
-            from scored""",
+                left join cluster_review r on c.cluster_id = r.cluster_id),
+            ranks as (  -- over the columns they read: a window holds all of its input
+                select record_key as _ranked_key, count(*) over (partition by cluster_id) as _cluster_size,
+                    row_number() over (partition by cluster_id
+                        order by _completeness desc, _recency desc nulls last, record_key) as _rank,
+                    row_number() over (partition by cluster_id
+                        order by _recency desc nulls last, _completeness desc, record_key) as _recent_rank
+                from (select record_key, cluster_id, _completeness, _recency from scored) n)
+            select scored.*, _cluster_size, _rank, _recent_rank
+            from scored join ranks on ranks._ranked_key = scored.record_key""",
     )
 
 

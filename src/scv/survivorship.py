@@ -37,6 +37,8 @@ DEFAULT_RULES: dict[str, Any] = {
 SUPPRESSION_ATTRIBUTES = ("donotemail", "do_not_email", "email_bounced", "bounced", "unsubscribed",
                           "email_unsubscribed", "email_opt_out")
 RECENT = ("_recency desc nulls last", "_completeness desc", "record_key")
+# what the ranking rules order a customer's records by (scv.golden.rank_records)
+RANKED_BY = ("record_key", "customer_id", "source", "_completeness", "_address_completeness", "_recency", "_first_seen")
 
 
 @dataclass(frozen=True)
@@ -228,11 +230,18 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
     customer_flags = [f"bool_or({condition(sql)}) as {q(name)}" for name, sql in flags.items()]
     chosen = f"{view.table}_chosen"
 
+    # the windows run over the columns they read only, then join the records: a window
+    # holds every column of its input, and silver is wide
+    read = [c for c in (*RANKED_BY, *(f for f, r in view.rules.items() if r.name in ("longest", "most_frequent")))
+            if c in columns]
+
     def aggregate(where: str) -> str:
         """One golden row per customer of the records meeting `where`."""
-        kept = f"(select * from {q(records)} where {where}) k"
-        counted = f"(select *, {', '.join(frequencies)} from {kept}) x" if frequencies else kept
-        ranked = f"(select *, {', '.join(ordinals) or '1 as _ordinal'} from {counted}) r"
+        kept = f"select * from {q(records)} where {where}"
+        narrow = f"(select {', '.join(q(c) for c in dict.fromkeys(read))} from ({kept}) k) n"
+        counted = f"(select *, {', '.join(frequencies)} from {narrow}) x" if frequencies else narrow
+        ordinal = f"select record_key as _ranked_key, {', '.join(ordinals) or '1 as _ordinal'} from {counted}"
+        ranked = f"({kept}) r join ({ordinal}) o on o._ranked_key = r.record_key"
         return f"""select customer_id, {', '.join(selected)},
                 count(*) as record_count, {d.sorted_set('source')} as sources,
                 min(created_at) as first_seen, max(_recency) as last_updated,
