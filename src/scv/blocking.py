@@ -11,6 +11,7 @@ tuned to a data set: the budget decides.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING
 
 from splink import block_on
@@ -136,11 +137,13 @@ def record_counts(run: Run, rules: list[str], inputs: dict, total: int) -> None:
         return
     expected = pairs_budget(run, total)
     sample = 1.0 if expected <= EXACT_COUNT_LIMIT else math.sqrt(EXACT_COUNT_LIMIT / expected)
-    counted = count_comparisons_from_blocking_rules(
-        list(inputs.values()), blocking_rules=rules,
-        link_type="link_and_dedupe" if len(inputs) > 1 else "dedupe_only",
-        unique_id_column_name="record_key", source_dataset_column_name="source",
-        record_sample_proportion=sample)
+    with warnings.catch_warnings():  # a sampled count of a small rule is rough: it is only reported
+        warnings.simplefilter("ignore", UserWarning)
+        counted = count_comparisons_from_blocking_rules(
+            list(inputs.values()), blocking_rules=rules,
+            link_type="link_and_dedupe" if len(inputs) > 1 else "dedupe_only",
+            unique_id_column_name="record_key", source_dataset_column_name="source",
+            record_sample_proportion=sample)
     run.linkage_facts["blocking_rules"] = [
         {"rule": c["blocking_rule"], "comparisons": int(c["marginal_comparison_count"])} for c in counted]
 
