@@ -180,7 +180,7 @@ def part_of(customer_id: str, parts: int) -> str:
 
 def survive(engine: Engine, view: View, records: str, flags: dict[str, str], parts: int = 1) -> str:
     """Engine table `<view.table>`, one golden row per customer; returns the SQL of its
-    lineage rows, which reads engine table `<view.table>_chosen` (drop it after use).
+    lineage rows, which reads engine table `<view.table>_chosen` (drop it once they are read).
 
     `records` holds the customers' silver records with customer_id and the ranking columns
     of scv.golden.rank_records; only those meeting the view's filter take part. Each step

@@ -90,6 +90,11 @@ class Engine(ABC):
         """Materialise a query as table `name`, replacing any table of that name."""
 
     @abstractmethod
+    def view(self, name: str, sql: str) -> None:
+        """Name a query without running it: it runs where it is read. For a large table
+        read once (only to be published), which need not be materialised first."""
+
+    @abstractmethod
     def rows(self, sql: str) -> list[tuple]:
         """Run a query with a small result and return its rows."""
 

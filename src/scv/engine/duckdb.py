@@ -125,6 +125,9 @@ class DuckDBEngine(Engine):
     def create(self, name, sql):
         self.con.execute(f"create or replace table {self.dialect.quote(name)} as {sql}")
 
+    def view(self, name, sql):
+        self.con.execute(f"create or replace view {self.dialect.quote(name)} as {sql}")
+
     def rows(self, sql):
         return self.con.execute(sql).fetchall()
 

@@ -136,6 +136,10 @@ class SparkEngine(Engine):
         if version:
             self._remove(f"{self.work_dir}/tables/{name}/v{version - 1}")
 
+    def view(self, name, sql):
+        with _spark_errors("could not run a stage query"):
+            self.spark.sql(sql).createOrReplaceTempView(name)
+
     def rows(self, sql):
         with _spark_errors("could not run a stage query"):
             return [tuple(r) for r in self.spark.sql(sql).collect()]
