@@ -138,8 +138,8 @@ class DuckDBEngine(Engine):
         return self.con.sql(f"select * from {self.dialect.quote(name)}").to_arrow_reader(100_000)
 
     def drop(self, name):
-        self.con.execute(f"drop table if exists {self.dialect.quote(name)}")
-        self.con.execute(f"drop view if exists {self.dialect.quote(name)}")
+        views = self.con.execute("select 1 from duckdb_views() where view_name = ?", [name]).fetchall()
+        self.con.execute(f"drop {'view' if views else 'table'} if exists {self.dialect.quote(name)}")
 
     def splink_api(self):
         if self._api is None:
