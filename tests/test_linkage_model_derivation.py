@@ -111,6 +111,26 @@ def test_the_auto_budget_is_ten_pairs_a_record_on_large_data():
     assert pairs_budget(run, 1_000) == AUTO_MIN_PAIRS
 
 
+def test_under_the_auto_budget_no_rule_takes_more_than_a_third_of_it(tmp_path):
+    """2,000 namesakes: the names admit 2 million pairs, within the 5 million budget but
+    not within a third of it; the names narrowed by birth year take their place."""
+    people = "id,first,last,dob\n" + "\n".join(
+        f"{i},Ann,Smith,{1930 + i % 60}-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(2000))
+    project = Project.load(write_project(tmp_path, """\
+        lakehouse: ./lakehouse
+        sources:
+          people:
+            path: people.csv
+            id: id
+            columns: {first_name: first, last_name: last, date_of_birth: dob}
+        """, {"people.csv": people}))
+    project.run()
+    rules = [r["rule"] for r in facts(project)["blocking_rules"]]
+    assert not any('"first_name"' in r and '"last_name"' in r and "YEAR" not in r for r in rules)
+    assert any('"first_name"' in r and '"last_name"' in r and "YEAR" in r for r in rules)
+    assert facts(project)["pairs_to_score"] <= AUTO_MIN_PAIRS
+
+
 def test_names_narrowed_by_birth_year_block_when_plain_names_exceed_the_budget(tmp_path):
     """Namesakes grow with the square of the records: a large data set can afford the
     names only narrowed by the birth year, a small one plain (and then not narrowed)."""
