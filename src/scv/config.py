@@ -229,7 +229,7 @@ class Linkage(_Strict):
     comparisons_per_record: float | Literal["auto"] = Field(
         "auto", description="Budget for blocking: candidate rules are taken, strongest first, "
         "while the pairs they generate stay under this many per record. auto: 10 per record, "
-        "but never under 5 million pairs in all (they score in seconds).",
+        "but never under 5 million pairs in all (they score in seconds), no one rule more than a third.",
     )
     max_pairs_for_u: float = Field(
         2e6, gt=0, description="Random pairs sampled to estimate u probabilities."
