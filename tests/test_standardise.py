@@ -196,6 +196,14 @@ def test_name_lookup_gives_each_distinct_name_its_clean_form_and_key():
     ]
 
 
+def test_full_names_with_any_non_ascii_letter_are_looked_up_in_compatibility_form(engine):
+    engine.read_arrow("names", pa.table({
+        "first_name": pa.array([None, None], pa.string()), "last_name": pa.array([None, None], pa.string()),
+        "full_name": ["john smith", "ｊｏｈｎ smith"]}))
+    looked_up = {n for n, in engine.rows(std.distinct_names_sql(engine.dialect, "names"))}
+    assert looked_up == {None, "ｊｏｈｎ smith"}
+
+
 @pytest.mark.parametrize("country, raw, clean", [
     ("GB", "sw1a1aa", "SW1A 1AA"),
     ("GB", " m1  1ae ", "M1 1AE"),

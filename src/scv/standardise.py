@@ -65,15 +65,16 @@ def email(d: Dialect, e: str) -> str:
     return f"case when {d.regex_matches(e, _EMAIL)} then {e} end"
 
 
-def _local_part(d: Dialect, e: str) -> str:
-    """The local part of a standardised address without its +tag ('bob+shop' -> 'bob')."""
-    return d.regex_replace_all(d.regex_extract(e, r"^(.*)@"), r"\+.*$", "")
+def _local_part(e: str) -> str:
+    """The local part of a standardised address without its +tag ('bob+shop' -> 'bob').
+    A standardised address has one '@' (`email`): splitting is exact, and regex-free."""
+    return f"split_part(split_part({e}, '@', 1), '+', 1)"
 
 
 def email_key(d: Dialect, e: str) -> str:
     """A standardised address as its mailbox: +tags dropped, and the dots too where the
     provider ignores them ('Bob.Smith+shop@googlemail.com' -> 'bobsmith@gmail.com')."""
-    local, domain = _local_part(d, e), d.regex_extract(e, r"@(.*)$")
+    local, domain = _local_part(e), f"split_part({e}, '@', 2)"
     dotless = f"{domain} in ({', '.join(d.literal(x) for x in DOTLESS_DOMAINS)})"
     local = f"case when {dotless} then replace({local}, '.', '') else {local} end"
     domain = f"case when {dotless} then {d.literal(DOTLESS_DOMAINS[0])} else {domain} end"
@@ -83,7 +84,7 @@ def email_key(d: Dialect, e: str) -> str:
 def email_role(d: Dialect, e: str) -> str:
     """True for a standardised address of a role rather than a person (info@, sales@)."""
     roles = ", ".join(d.literal(r) for r in ROLE_LOCAL_PARTS)
-    return f"coalesce({_local_part(d, e)} in ({roles}), false)"
+    return f"coalesce({_local_part(e)} in ({roles}), false)"
 
 
 def phone_lookup_key(d: Dialect, e: str) -> str:
@@ -171,10 +172,12 @@ def address_line(d: Dialect, e: str) -> str:
     """As `text`, with street types written out: '12a High St.' -> '12a high street',
     'Flat 3, 14 Elm Rd' -> 'flat 3 14 elm road', 'St. Albans Rd' -> 'st albans road'."""
     e = f"lower({d.unicode_normalise(f'cast({e} as string)')})"
-    e = d.regex_replace_all(e, rf"(^|{_EDGE})st\.?\s*(,|$)", " street ,")
+    written_out = d.regex_replace_all(e, rf"(^|{_EDGE})st\.?\s*(,|$)", " street ,")
     for short, full in STREET_TYPES.items():
-        e = d.regex_replace_all(e, rf"(^|{_EDGE}){short}\.?({_EDGE}|$)", f" {full} ")
-    return text(d, e)
+        written_out = d.regex_replace_all(written_out, rf"(^|{_EDGE}){short}\.?({_EDGE}|$)", f" {full} ")
+    # one search first: most lines have no short form, and the replacements cost a pass each
+    short = rf"(^|{_EDGE})({'|'.join(['st', *STREET_TYPES])})\.?({_EDGE}|$)"
+    return text(d, f"case when {d.regex_contains(e, short)} then {written_out} else {e} end")
 
 
 def house_number(d: Dialect, e: str) -> str:
@@ -380,7 +383,7 @@ def distinct_names_sql(d: Dialect, table: str) -> str:
     """The names `with_name_keys` looks up: every first and last name, and the full
     names that NFKC may change."""
     return f"""select first_name from {table} union select last_name from {table}
-               union select full_name from {table} where {d.regex_matches('full_name', NON_ASCII)}"""
+               union select full_name from {table} where {d.regex_contains('full_name', NON_ASCII)}"""
 
 
 def with_name_keys(d: Dialect, table: str, attributes: list[str]) -> str:

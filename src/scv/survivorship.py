@@ -205,58 +205,78 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
         orderings.setdefault(address_order, f"_ordinal_{len(orderings)}")
     ordinals = [f"row_number() over (partition by customer_id order by {', '.join(o)}) as {name}"
                 for o, name in orderings.items()]
-    selected, lineage = [], []
+    # A customer of one record is that record: its row is a projection, not an aggregate
+    # (the group-by's state is the cost of golden). Folding rules other than min and max
+    # have no projection that matches their type on both engines: then every customer folds.
+    alone = all(rule.name in ("min", "max") for rule in view.rules.values() if rule.aggregate)
+    selected, single, lineage = [], [], []
     for field, rule in view.rules.items():
-        f = q(field)
+        f, key, n = q(field), q(field + "__key"), q(field + "__n")
         if rule.aggregate:
-            value, n = _aggregate(engine, rule, field, _numeric(types[field]))
-            selected += [f"{value} as {f}", f"{n} as {q(field + '__n')}"]
-            lineage.append((field, rule.label, None, q(field + "__n")))
+            value, count = _aggregate(engine, rule, field, _numeric(types[field]))
+            selected += [f"{value} as {f}", f"{count} as {n}"]
+            single += [f"{f} as {f}", f"cast(case when {f} is null then 0 else 1 end as bigint) as {n}"]
+            lineage.append((field, rule.label, None, n))
             continue
         ordinal = orderings[_ordering(engine, rule, field)]
         tiers = _tiers(q, columns, field)
         present = f"{f} is not null"
         selected += [f"{_first(f, ordinal, present, tiers)} as {f}",
-                     f"{_first('record_key', ordinal, present, tiers)} as {q(field + '__key')}"]
-        lineage.append((field, rule.label, q(field + "__key"), None))
+                     f"{_first('record_key', ordinal, present, tiers)} as {key}"]
+        single += [f"{f} as {f}", f"case when {present} then record_key end as {key}"]
+        lineage.append((field, rule.label, key, None))
     if view.address:
         ordinal = orderings[address_order]
         present = "(" + " or ".join(f"{q(a)} is not null" for a in view.address_fields) + ")"
         invalid = [f"coalesce({q(a + '_invalid')}, false)" for a in view.address_fields if a + "_invalid" in columns]
         tiers = [f"not ({' or '.join(invalid)})", "true"] if invalid else ["true"]
         selected.append(f"{_first('record_key', ordinal, present, tiers)} as _address__key")
+        single.append(f"case when {present} then record_key end as _address__key")
         label = f"{ADDRESS}: {view.address.label}"
         lineage += [(a, label, "_address__key", None) for a in view.address_fields]
     customer_flags = [f"bool_or({condition(sql)}) as {q(name)}" for name, sql in flags.items()]
+    record_flags = [f"{condition(sql)} as {q(name)}" for name, sql in flags.items()]
     chosen = f"{view.table}_chosen"
 
     # the windows run over the columns they read only, then join the records: a window
     # holds every column of its input, and silver is wide
     read = [c for c in (*RANKED_BY, *(f for f, r in view.rules.items() if r.name in ("longest", "most_frequent")))
             if c in columns]
+    narrow = f"(select {', '.join(q(c) for c in dict.fromkeys(read))} from {q(records)} where {keep}) n"
+    counted = f"(select *, {', '.join(frequencies)} from {narrow}) x" if frequencies else narrow
+    engine.create(f"{chosen}_order", f"""select record_key as _ranked_key,
+        count(*) over (partition by customer_id) as _records, {', '.join(ordinals) or '1 as _ordinal'}
+        from {counted}""")
+
+    def ranked(where: str) -> str:
+        return (f"(select * from {q(records)} where {keep} and {where}) r "
+                f"join {q(chosen + '_order')} o on o._ranked_key = r.record_key")
 
     def aggregate(where: str) -> str:
-        """One golden row per customer of the records meeting `where`."""
-        kept = f"select * from {q(records)} where {where}"
-        narrow = f"(select {', '.join(q(c) for c in dict.fromkeys(read))} from ({kept}) k) n"
-        counted = f"(select *, {', '.join(frequencies)} from {narrow}) x" if frequencies else narrow
-        ordinal = f"select record_key as _ranked_key, {', '.join(ordinals) or '1 as _ordinal'} from {counted}"
-        ranked = f"({kept}) r join ({ordinal}) o on o._ranked_key = r.record_key"
+        """One golden row per customer of several records meeting `where`."""
         return f"""select customer_id, {', '.join(selected)},
                 count(*) as record_count, {d.sorted_set('source')} as sources,
                 min(created_at) as first_seen, max(_recency) as last_updated,
                 bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
                 {''.join(', ' + c for c in customer_flags)}
-            from {ranked} group by customer_id"""
+            from {ranked(where)} {"where _records > 1" if alone else ""} group by customer_id"""
 
+    singles = [] if not alone else [f"""select customer_id, {', '.join(single)},
+            cast(1 as bigint) as record_count, {d.one_element_set('source')} as sources,
+            created_at as first_seen, _recency as last_updated,
+            _needs_review as needs_review, _review_reason as review_reason
+            {''.join(', ' + c for c in record_flags)}
+        from {ranked("true")} where _records = 1"""]
     if parts <= 1:
-        engine.create(chosen, aggregate(keep))
+        engine.create(chosen, " union all ".join([aggregate("true"), *singles]))
     else:
         for i in range(parts):
-            engine.create(f"{chosen}_{i}", aggregate(f"{keep} and {part_of('customer_id', parts)} = {i}"))
-        engine.create(chosen, " union all ".join(f"select * from {q(f'{chosen}_{i}')}" for i in range(parts)))
+            engine.create(f"{chosen}_{i}", aggregate(part_of("customer_id", parts) + f" = {i}"))
+        engine.create(chosen, " union all ".join(
+            [*(f"select * from {q(f'{chosen}_{i}')}" for i in range(parts)), *singles]))
         for i in range(parts):
             engine.drop(f"{chosen}_{i}")
+    engine.drop(f"{chosen}_order")
 
     order = [c for c in types if c in fields]  # silver's column order, as before
     values = [f"a.{q(c)}" if c in view.address_fields else f"c.{q(c)}" for c in order]

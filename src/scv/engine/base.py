@@ -43,6 +43,10 @@ class Dialect:
     def regex_matches(self, expr: str, pattern: str) -> str:
         raise NotImplementedError
 
+    def regex_contains(self, expr: str, pattern: str) -> str:
+        """True where the pattern matches anywhere in the value (regex_matches is anchored)."""
+        return self.regex_matches(expr, "(?s).*?(?:" + pattern + ").*")
+
     def regex_extract(self, expr: str, pattern: str, group: int = 1) -> str:
         """The group's text of the first match; '' when there is none."""
         return f"regexp_extract({expr}, {self.literal(pattern)}, {group})"
@@ -64,6 +68,10 @@ class Dialect:
 
     def sorted_set(self, expr: str) -> str:
         """Aggregate: the distinct values of `expr` as a sorted array."""
+        raise NotImplementedError
+
+    def one_element_set(self, expr: str) -> str:
+        """What `sorted_set` gives over one row whose `expr` is not null."""
         raise NotImplementedError
 
 

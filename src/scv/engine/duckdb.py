@@ -34,6 +34,9 @@ class DuckDBDialect(Dialect):
     def sorted_set(self, expr):
         return f"list_sort(list_distinct(list({expr})))"
 
+    def one_element_set(self, expr):
+        return f"list_value({expr})"
+
 
 MEMORY_SHARE = 1 / 6  # of the machine's memory, for DuckDB when the project sets no limit
 

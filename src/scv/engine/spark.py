@@ -103,6 +103,9 @@ class SparkDialect(Dialect):
     def sorted_set(self, expr):
         return f"array_sort(collect_set({expr}))"
 
+    def one_element_set(self, expr):
+        return f"array({expr})"
+
 
 class SparkEngine(Engine):
     name = "spark"
