@@ -69,6 +69,12 @@ class Lakehouse:
     def path(self, table: str) -> str:
         return f"{self.root}/{table}" if isinstance(self.root, str) else str(self.root / table)
 
+    def local_folder(self, table: str) -> Path | None:
+        """The table's folder on this machine's disk; None on an object store."""
+        if isinstance(self.root, Path):
+            return self.root / table
+        return Path(self.root[len("file://"):]) / table if self.root.startswith("file://") else None
+
     def _table(self, table: str) -> DeltaTable:
         return DeltaTable(self.path(table), storage_options=self.storage_options)
 

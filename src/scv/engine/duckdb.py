@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from scv.engine.base import REJECTS_SCHEMA, REJECTS_SUFFIX, Dialect, Engine, sniff_delimiter
 from scv.errors import ScvError
@@ -139,6 +141,25 @@ class DuckDBEngine(Engine):
 
     def to_arrow(self, name) -> pa.RecordBatchReader:
         return self.con.sql(f"select * from {self.dialect.quote(name)}").to_arrow_reader(100_000)
+
+    def publish(self, name, lakehouse, table, run_id, mode="overwrite"):
+        """An overwrite of a table on a local disk: DuckDB writes the Parquet file itself,
+        on every thread, and delta-rs commits it. Handing the rows over as Arrow costs more
+        than writing them (gold/customer_lineage at 1M records: 13 million rows)."""
+        folder = lakehouse.local_folder(table)
+        if folder is None or mode != "overwrite":
+            return super().publish(name, lakehouse, table, run_id, mode)
+        file = f"{run_id}-{uuid.uuid4().hex[:8]}.parquet"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.con.execute("set preserve_insertion_order = false")  # a table's rows have no order
+        try:
+            rows = self.con.execute(f"copy (select * from {self.dialect.quote(name)}) to "
+                                    f"{self.dialect.literal(str(folder / file))} (format parquet)").fetchone()[0]
+        finally:
+            self.con.execute("reset preserve_insertion_order")
+        stat = (folder / file).stat()
+        lakehouse.commit_files(table, [(file, stat.st_size, int(stat.st_mtime * 1000), rows)],
+                               pq.read_schema(folder / file), run_id, mode)
 
     def drop(self, name):
         views = self.con.execute("select 1 from duckdb_views() where view_name = ?", [name]).fetchall()
