@@ -453,6 +453,20 @@ def test_linkage_facts_are_drawn_as_recorded(tmp_path):
     assert "clustering threshold: <b>0.99</b> (match weight +6.63)" in part
 
 
+def test_comparisons_counted_on_a_sample_say_so(tmp_path):
+    lakehouse = Lakehouse(tmp_path / "lakehouse")
+    write_run(lakehouse, {"crm": {"ingested": 100, "quarantined": 0, "silver": 100}},
+              linkage={"blocking_count_sample": 0.25, "blocking_rules": [{"rule": "l.x = r.x", "comparisons": 1500}]})
+    part = section(Path(write_report(lakehouse, RUN)).read_text())
+    assert "Comparisons estimated from a sample of 25.0% of the records" in part
+    assert "blocking_count_sample" not in part  # a known fact, not listed among the others
+
+
+def test_exact_comparison_counts_are_not_called_estimates(linked):
+    _, _, html, _ = linked
+    assert "Comparisons estimated from a sample" not in section(html)
+
+
 @pytest.mark.browser
 @needs_browser
 def test_linkage_section_and_viewer_render_offline_in_a_browser(linked, browser):

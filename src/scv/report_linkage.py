@@ -18,6 +18,7 @@ from typing import TypedDict
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from scv.blocking import EXACT_COUNT_LIMIT
 from scv.lakehouse import Lakehouse
 from scv.link import weight
 from scv.report import BAR, TRACK, _bar, _e, _json, _n, _pct, _svg, _text
@@ -45,6 +46,7 @@ class LinkageFacts(TypedDict, total=False):
     threshold: float  # the probability records were clustered at
     threshold_configured: float | str  # linkage.threshold as configured: a probability or "auto"
     blocking_rules: list[BlockingRule]
+    blocking_count_sample: float  # share of records the rules' comparisons were counted on (1: exact)
     budget_per_record: float | None  # comparisons a record may cost
     estimated_blocking_recall: float | None  # share of true matches the rules generate
     pairs_to_score: int  # pairs the rules chosen against the budget admit, each rule counted alone
@@ -226,6 +228,10 @@ def _blocking(facts: dict, records: int | None) -> str:
                      '<th>share</th><th class="num">comparisons</th><th class="num">%</th></tr>'
                      f'{rows}<tr><td></td><td><b>all rules</b></td><td></td>'
                      f'<td class="num"><b>{total:,}</b></td><td></td></tr></table>')
+        sample = facts.get("blocking_count_sample", 1.0)
+        if sample < 1:
+            parts.append(f'<p class="muted">Comparisons estimated from a sample of {_pct(sample)} of the records '
+                         f'(exact below {EXACT_COUNT_LIMIT:,.0f} pairs).</p>')
         parts.append(_budget(total, records, facts.get("budget_per_record")))
         if facts.get("pairs_to_score") is not None:
             scored_in = facts.get("prediction_parts", 1)
