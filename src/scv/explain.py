@@ -169,7 +169,7 @@ def _score(run: Run, model: dict, model_run: str, keys: tuple[str, str], sources
     engine.load("silver_records", run.lakehouse, "silver/records")
     api = engine.splink_api()
     try:
-        linker = new_linker(register_inputs(engine), model)
+        linker = new_linker(register_inputs(engine, views=True), model)
     except Exception as err:  # noqa: BLE001 - the engine's or Splink's; names columns, not values
         raise ScvError(f"cannot build the columns linkage compares from silver/records for the model of run "
                        f"{model_run} ({type(err).__name__}; --debug shows it): if an older scv wrote them, "

@@ -201,13 +201,15 @@ def link(run: Run) -> None:
     run.count(None, "pairs", run.engine.count("pairs"))
 
 
-def register_inputs(engine: Engine) -> dict:
+def register_inputs(engine: Engine, *, views: bool = False) -> dict:
     """Each source of engine table silver_records as a Splink input (engine table
     link_input_<source>), by source name: how linkage, `scv explain` and the report's
-    pair sample all present the records to a model."""
+    pair sample all present the records to a model. Scoring a few pairs reads each input
+    little (its term frequencies, the pairs' records): `views` spares copying them."""
     api, inputs, attributes = engine.splink_api(), {}, attribute_columns(engine)
     for source, in engine.rows("select distinct source from silver_records order by 1"):
-        engine.create(f"link_input_{source}", link_input_sql(engine.dialect, source, attributes))
+        (engine.view if views else engine.create)(
+            f"link_input_{source}", link_input_sql(engine.dialect, source, attributes))
         inputs[source] = api.register(f"link_input_{source}", dataset_display_name=source)
     return inputs
 

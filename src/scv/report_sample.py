@@ -104,7 +104,7 @@ def _score(lake: Lakehouse, model: dict, rows: list[dict]) -> tuple[dict, str]:
     try:
         silver = lake.read("silver/records")  # all records: term frequencies count them all
         engine.read_arrow("silver_records", silver.to_table(columns=linkable_columns(silver.schema.names)))
-        api, inputs = engine.splink_api(), register_inputs(engine)
+        api, inputs = engine.splink_api(), register_inputs(engine, views=True)
         sources = list(inputs)
         settings = model | {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
         linker = new_linker(inputs, settings)
