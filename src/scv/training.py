@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 PRIOR_RECALL = 0.5  # share of true matches the deterministic rules are assumed to find
 FALLBACK_DUPLICATE_SHARE = 0.1  # prior when no deterministic pair exists: 1 record in 10 has a twin
-EM_MAX_PAIRS = 5e5  # pairs one EM session samples at most
+EM_MAX_PAIRS = 1e6  # pairs one EM session samples at most
 EM_ESTIMATES_WANTED = 2  # plausible estimates per comparison before sessions stop
 EXACT_TOLERANCE = 4  # an exact agreement this many times weaker than a partial one is not believed
 IDENTITY_COMPARISONS = ("first_name", "date_of_birth")
