@@ -269,6 +269,25 @@ def test_a_single_record_becomes_a_single_customer(tmp_path):
     assert table(project, "silver/pairs").num_rows == 0
 
 
+def test_records_sharing_a_phone_and_a_country_are_each_standardised_once(tmp_path):
+    """Phones and countries are looked up by their raw value: one lookup row per value,
+    even from a single source."""
+    config = write_project(tmp_path, """\
+        sources:
+          crm:
+            path: crm.csv
+            id: id
+            columns: {first_name: first, phone: phone, country: country}
+        """, {"crm.csv": "id,first,phone,country\n1,Ann,07700 900123,UK\n2,Bob,07700 900123,UK\n"
+                         "3,Cy,07700-900123,United Kingdom\n4,Di,,\n"})
+    project = Project.load(config)
+    project.run()
+    silver = sorted(table(project, "silver/records").to_pylist(), key=lambda r: r["record_key"])
+    assert [(r["record_key"], r["phone"], r["country"]) for r in silver] == [
+        ("crm:1", "+447700900123", "GB"), ("crm:2", "+447700900123", "GB"),
+        ("crm:3", "+447700900123", "GB"), ("crm:4", None, None)]
+
+
 def test_a_lakehouse_named_by_uri_takes_the_object_store_path(tmp_path):
     """s3://, abfss:// and gs:// lakehouses go through the same code as this file:// one."""
     uri = (tmp_path / "store" / "lake").as_uri()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from datetime import date, datetime
 
+import phonenumbers
 import pyarrow as pa
 import pytest
 
@@ -110,6 +112,31 @@ def test_e164(raw, clean):
 def test_e164_reads_national_numbers_in_the_default_country():
     assert lookups.e164("(212) 555-0100", "US") == "+12125550100"
     assert lookups.e164("0044 7700 900123", "US") is None  # 00 is not the US's international prefix
+
+
+def written_numbers() -> list[str]:
+    """Phone numbers as people write them: national and international forms, separators,
+    the UK's (0), vanity letters, extensions, wrong lengths and other countries."""
+    rng = random.Random(8)
+    national = ["07700 900{:03d}", "020 7946 0{:03d}", "0161 496 0{:03d}", "(212) 555-0{:03d}",
+                "030 1234{:03d}", "06 12 34 5{:03d}", "02 9374 4{:03d}", "98765 43{:03d}", "3{:03d}-1234"]
+    written = []
+    for _ in range(400):
+        digits = rng.choice(national).format(rng.randrange(1000))
+        cc = rng.choice(["44", "1", "49", "33", "61", "91", "39", "81"])
+        written += [digits, f"+{cc} {digits.lstrip('0')}", f"00{cc}{digits}", f"+{cc} (0){digits[1:]}",
+                    digits.replace(" ", "-"), digits.replace(" ", "."), digits[:-rng.randrange(1, 4)],
+                    digits + str(rng.randrange(10)) * rng.randrange(1, 4), f"{digits} ext {rng.randrange(99)}"]
+    return written + ["0800 FLOWERS", "n/a", "+", "++44 7700 900123", "tel:+44-7700-900123",
+                      "+44７７００９００１２３", "٠٧٧٠٠٩٠٠١٢٣", "0"]
+
+
+@pytest.mark.parametrize("country", ["GB", "US", "DE", "FR", "IT", "AU", "IN", "JP"])
+def test_phones_read_as_the_phonenumbers_package_reads_them(country):
+    """rphonenumbers (Rust) stands in for phonenumbers, libphonenumber's Python port."""
+    numbers = written_numbers()
+    assert [lookups.e164(n, country) for n in numbers] == [
+        lookups.e164(n, country, library=phonenumbers) for n in numbers]
 
 
 @pytest.mark.parametrize("raw, key", [

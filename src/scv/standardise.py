@@ -312,12 +312,12 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     joins = ""
     if "phone" in col:
         cleaned["phone"] = "p.e164"
-        joins += f" left join phone_lookup p on p.raw = {phone_lookup_key(d, col['phone'])}"
+        joins += f" left join phone_lookup p on p.raw = cast({col['phone']} as string)"
     country = d.literal(run.config.standardise.default_country)
     if "country" in col:
         cleaned["country"] = "c.alpha2"
         country = f"coalesce(c.alpha2, {country})"
-        joins += f" left join country_lookup c on c.key = {country_key(d, col['country'])}"
+        joins += f" left join country_lookup c on c.raw = cast({col['country']} as string)"
     if "postcode" in col:
         cleaned["postcode"] = postcode(d, col["postcode"], country)
     lines = [house_number(d, col[f]) for f in ("address_line_1", "address_line_2") if f in col]
@@ -406,20 +406,35 @@ def with_name_keys(d: Dialect, table: str, attributes: list[str]) -> str:
                left join nickname_keys k on k.name = f.clean"""
 
 
-def push_lookups(run: Run) -> None:
-    """Engine tables phone_lookup (each distinct raw phone parsed once), nickname_keys
-    and country_lookup (names and codes -> ISO alpha-2)."""
+def distinct_raw_values(run: Run, field: str) -> str | None:
+    """SQL: the distinct raw values, as text, of `field` in every record source's valid
+    rows; None when no source maps it."""
     d, q = run.engine.dialect, run.engine.dialect.quote
-    distinct = [
-        f"select distinct {phone_lookup_key(d, q(s.columns['phone']))} from {q(f'valid_{name}')}"
-        for name, s in run.config.record_sources.items() if "phone" in s.columns
+    values = [
+        f"select cast({from_parts(d, field, [f'v.{q(c)}' for c in s.parts(field)])[0]} as string) as raw "
+        f"from {q(f'valid_{name}')} v"
+        for name, s in run.config.record_sources.items() if s.parts(field)
     ]
-    raws = [r for r, in run.engine.rows(" union ".join(distinct))] if distinct else []
-    run.engine.read_arrow(
-        "phone_lookup", lookups.phone_lookup(raws, run.config.standardise.default_country)
-    )
+    return f"select distinct raw from ({' union all '.join(values)}) r where raw is not null" if values else None
+
+
+def push_lookups(run: Run) -> None:
+    """Engine tables from each distinct raw phone and country to its standard form
+    (phone_lookup, country_lookup), and nickname_keys. Keyed by the raw value, the
+    record joins need no rule per row; the phones are parsed once per compact form."""
+    d = run.engine.dialect
+    phones = distinct_raw_values(run, "phone")
+    if phones:
+        run.engine.create("phone_raws", f"select raw, {phone_lookup_key(d, 'raw')} as number from ({phones}) r")
+        numbers = [n for n, in run.engine.rows("select distinct number from phone_raws where number is not null")]
+        run.engine.read_arrow("phone_numbers", lookups.phone_lookup(numbers, run.config.standardise.default_country))
+        run.engine.create("phone_lookup", "select r.raw, n.e164 from phone_raws r join phone_numbers n on n.raw = r.number")
+    countries = distinct_raw_values(run, "country")
+    if countries:
+        run.engine.read_arrow("country_codes", lookups.country_table())
+        run.engine.create("country_lookup", f"select r.raw, c.alpha2 from ({countries}) r "
+                                            f"join country_codes c on c.key = {country_key(d, 'r.raw')}")
     run.engine.read_arrow("nickname_keys", lookups.nickname_table())
-    run.engine.read_arrow("country_lookup", lookups.country_table())
 
 
 def standardise(run: Run) -> None:
@@ -438,7 +453,8 @@ def standardise(run: Run) -> None:
     names = [n for n, in run.engine.rows(distinct_names_sql(d, "silver_names"))]
     run.engine.read_arrow("name_lookup", lookups.name_lookup(names))
     run.engine.create("silver_records", with_name_keys(d, "silver_names", attributes))
-    for table in ("phone_lookup", "nickname_keys", "country_lookup", "name_lookup", "silver_names"):
+    for table in ("phone_raws", "phone_numbers", "phone_lookup", "country_codes", "country_lookup",
+                  "nickname_keys", "name_lookup", "silver_names"):
         run.engine.drop(table)
     if carried:
         increment.carry_forward(run, silver_columns(attributes))
