@@ -53,9 +53,18 @@ def check_source(run: Run, name: str, suite: list[Expectation], personal: set[st
     bronze = f"bronze_{name}"
     columns = run.engine.columns(bronze)
     cols = ", ".join(q(c) for c, _ in columns)
-    numbered = f"""select *, row_number() over (
-        partition by _record_id, _row_hash order by _ingested_at) as _copy from {q(bronze)}"""
-    kept = "(_copy = 1 or _record_id is null)"  # exact copies are held back, not checked
+    # Exact copies are held back, not checked. Numbering them takes a window over whole
+    # rows, so it runs over the rows that have a copy only: few or none.
+    copied = f"copied_{name}"
+    run.engine.create(copied, f"""select _record_id, _row_hash from {q(bronze)} where _record_id is not null
+                                  group by _record_id, _row_hash having count(*) > 1""")
+    has_copy = (f"exists (select 1 from {q(copied)} c "
+                f"where c._record_id = b._record_id and c._row_hash = b._row_hash)")
+    numbered = f"""select b.*, 1 as _copy from {q(bronze)} b where not {has_copy}
+                   union all
+                   select b.*, row_number() over (partition by _record_id, _row_hash order by _ingested_at)
+                          as _copy from {q(bronze)} b where {has_copy}"""
+    kept = "(_copy = 1 or _record_id is null)"
     released = (f"_row_hash in (select row_hash from quarantine_releases where source = {lit(name)})"
                 if releases else None)
     checked = f"checked_{name}"
@@ -75,6 +84,7 @@ def check_source(run: Run, name: str, suite: list[Expectation], personal: set[st
             from {q(rejects_table(name))}""",
     )
     run.engine.drop(checked)
+    run.engine.drop(copied)
     run.engine.publish(f"quarantine_{name}", run.lakehouse, f"quarantine/{name}", run.run_id)
     run.count(name, "quarantined", run.engine.count(f"quarantine_{name}"))
     return results
