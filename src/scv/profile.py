@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 TOP = 10
 BINS = 10
-PATTERN_SAMPLE = 200_000
+PATTERN_SAMPLE = 50_000  # rows: top-10 shares to within half a percent, at a quarter of the cost of 200,000
 NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 FLOAT_MAX = "1.7976931348623157e308"
