@@ -5,7 +5,7 @@
 The issue's target is 1,000,000 records standardised in at most 30 s on this machine.
 Generates the demo sources (`scv.generate`, about 1.62 records per person), runs the
 stages up to and including standardise on DuckDB, and reports each stage's seconds.
-Phones are parsed once per distinct value (phonenumbers), so this is the worst case:
+Phones are parsed once per distinct value (rphonenumbers), so this is the worst case:
 nearly every record has its own number.
 """
 
