@@ -9,7 +9,7 @@ import pytest
 
 from conftest import CRM_CSV, SHOP_CSV, TWO_SOURCES_YAML, write_project
 from scv import Project
-from scv import link
+from scv import blocking, link
 from scv.link import reestimate_prior
 
 PEOPLE_YAML = """\
@@ -102,3 +102,26 @@ def test_pairs_scored_in_chunks_are_the_pairs_scored_at_once(fake_1000, monkeypa
     monkeypatch.setattr(link, "PAIRS_PER_CHUNK", facts["pairs_to_score"] // 3)
     in_parts, _ = pairs(parts_config)
     assert in_parts == at_once and len(at_once) > 1000
+
+
+def test_blocking_counts_past_the_limit_come_from_a_sample_of_the_records(fake_1000, monkeypatch):
+    """Only the report shows them: past EXACT_COUNT_LIMIT pairs they are counted on the
+    share of records that holds about SAMPLED_COUNT_PAIRS pairs, and scaled up."""
+    def facts(config):
+        project = Project.load(config)
+        project.run()
+        return json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
+
+    exact = facts(fake_1000)
+    sampled_config = fake_1000.parent / "sampled" / "scv.yaml"
+    sampled_config.parent.mkdir()
+    sampled_config.write_text(fake_1000.read_text())
+    monkeypatch.setattr(blocking, "EXACT_COUNT_LIMIT", 1000)
+    monkeypatch.setattr(blocking, "SAMPLED_COUNT_PAIRS", exact["pairs_to_score"] / 4)
+    sampled = facts(sampled_config)
+    assert exact.get("blocking_count_sample", 1.0) == 1.0
+    assert sampled["blocking_count_sample"] == pytest.approx(0.5)
+    total = sum(r["comparisons"] for r in exact["blocking_rules"])
+    estimate = sum(r["comparisons"] for r in sampled["blocking_rules"])
+    assert [r["rule"] for r in sampled["blocking_rules"]] == [r["rule"] for r in exact["blocking_rules"]]
+    assert estimate != total and abs(estimate - total) < 0.25 * total
