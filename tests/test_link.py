@@ -85,40 +85,42 @@ def test_pairs_and_clusters_use_the_reestimated_prior(people):
     assert explained.prior_match_weight == pytest.approx(math.log2(prior / (1 - prior)))
 
 
+def run_with_facts(config) -> tuple[Project, dict]:
+    """A run of the project and the linkage facts it recorded."""
+    project = Project.load(config)
+    project.run()
+    return project, json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
+
+
+def copy_of(config, folder: str):
+    """The same project file in a sibling folder: a second run with a lakehouse of its own."""
+    copy = config.parent / folder / "scv.yaml"
+    copy.parent.mkdir()
+    copy.write_text(config.read_text())
+    return copy
+
+
 def test_pairs_scored_in_chunks_are_the_pairs_scored_at_once(fake_1000, monkeypatch):
     """A large run scores its blocked pairs in parts (scv.link.chunks); the parts add up
     to the same pairs with the same weights."""
-    def pairs(config):
-        project = Project.load(config)
-        project.run()
+    def pairs(project):
         found = project.lakehouse.read_table("silver/pairs").to_pylist()
-        facts = json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
-        return {(p["record_key_l"], p["record_key_r"]): round(p["match_weight"], 9) for p in found}, facts
+        return {(p["record_key_l"], p["record_key_r"]): round(p["match_weight"], 9) for p in found}
 
-    at_once, facts = pairs(fake_1000)
-    parts_config = fake_1000.parent / "parts" / "scv.yaml"
-    parts_config.parent.mkdir()
-    parts_config.write_text(fake_1000.read_text())
+    project, facts = run_with_facts(fake_1000)
+    at_once = pairs(project)
     monkeypatch.setattr(link, "PAIRS_PER_CHUNK", facts["pairs_to_score"] // 3)
-    in_parts, _ = pairs(parts_config)
+    in_parts = pairs(run_with_facts(copy_of(fake_1000, "parts"))[0])
     assert in_parts == at_once and len(at_once) > 1000
 
 
 def test_blocking_counts_past_the_limit_come_from_a_sample_of_the_records(fake_1000, monkeypatch):
     """Only the report shows them: past EXACT_COUNT_LIMIT pairs they are counted on the
     share of records that holds about SAMPLED_COUNT_PAIRS pairs, and scaled up."""
-    def facts(config):
-        project = Project.load(config)
-        project.run()
-        return json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
-
-    exact = facts(fake_1000)
-    sampled_config = fake_1000.parent / "sampled" / "scv.yaml"
-    sampled_config.parent.mkdir()
-    sampled_config.write_text(fake_1000.read_text())
+    _, exact = run_with_facts(fake_1000)
     monkeypatch.setattr(blocking, "EXACT_COUNT_LIMIT", 1000)
     monkeypatch.setattr(blocking, "SAMPLED_COUNT_PAIRS", exact["pairs_to_score"] / 4)
-    sampled = facts(sampled_config)
+    _, sampled = run_with_facts(copy_of(fake_1000, "sampled"))
     assert exact.get("blocking_count_sample", 1.0) == 1.0
     assert sampled["blocking_count_sample"] == pytest.approx(0.5)
     total = sum(r["comparisons"] for r in exact["blocking_rules"])
