@@ -143,6 +143,23 @@ def test_each_stage_records_its_cpu_time_and_peak_memory(ran):
     assert usage["link"]["cpu_seconds"] > 0
 
 
+def test_tables_no_later_stage_reads_are_dropped_as_a_run_goes(two_sources):
+    """The engine's memory goes to the stage at hand: a source's raw and checked rows
+    after standardising, the linkage inputs and all of Splink's tables after linking."""
+    project = Project.load(two_sources)
+    engine = project.engine()
+    try:
+        pipeline.execute(pipeline.Run(project.config, project.base_dir, project.lakehouse, engine))
+        held = {name for name, in engine.rows("select table_name from duckdb_tables()")}
+    finally:
+        engine.close()
+    assert not {name for name in held if name.startswith("__splink__")}
+    assert not held & {f"{spent}_{source}" for spent in ("bronze", "valid", "seen", "link_input")
+                       for source in ("crm", "shop")}
+    assert not held & {"link_inputs", "linked_by_rule", "cluster_nodes"}
+    assert {"silver_records", "pairs", "clusters", "customers"} <= held
+
+
 def crm_only(folder, crm_csv: str) -> Project:
     """A one-source project over the given CRM export."""
     config = write_project(folder, """\

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 if TYPE_CHECKING:
     from scv.engine.base import Engine
@@ -39,10 +40,15 @@ def cluster(run: Run, linker, predictions, threshold_weight: float) -> None:
         found = linker.clustering.cluster_using_single_best_links(
             predictions, duplicate_free_datasets=deduplicated, threshold_match_weight=threshold_weight)
     else:
-        found = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_weight=threshold_weight)
+        # Splink's own function on the record keys alone: the linker's method builds
+        # source-qualified ids for every record and joins all input columns back on
+        api = run.engine.splink_api()
+        run.engine.view("cluster_nodes", "select record_key from silver_records")
+        found = cluster_pairwise_predictions_at_threshold(
+            api.register("cluster_nodes"), predictions, api, "record_key", threshold_match_weight=threshold_weight)
     run.engine.create("clusters", "select record_key, cast(cluster_id as string) as cluster_id "
                                   f"from {found.physical_name}")
+    run.engine.drop("cluster_nodes")
 
 
 def review(run: Run, threshold_weight: float) -> None:

@@ -196,9 +196,20 @@ def link(run: Run) -> None:
         link_changed(run)
     else:
         _link_with_splink(run, total)
+    if total >= 2:
+        release_splink_tables(run.engine)
     review(run, weight(run.linkage_facts.setdefault("threshold", configured_threshold(run))))
     run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
     run.count(None, "pairs", run.engine.count("pairs"))
+
+
+def release_splink_tables(engine: Engine) -> None:
+    """Splink keeps every table it made (each EM session's comparison vectors, the blocked
+    pairs, the predictions): 2 GB at 1M records, which golden would otherwise spill to
+    disk around. What linkage leaves is in scv's own tables (`pairs`, `clusters`)."""
+    api = engine.splink_api()
+    api.delete_tables_created_by_splink_from_db()
+    api._intermediate_table_cache.invalidate_cache()
 
 
 def register_inputs(engine: Engine, *, views: bool = False) -> dict:
