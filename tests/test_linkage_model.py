@@ -98,7 +98,7 @@ def test_a_model_trained_on_one_source_links_two(trained, tmp_path):
     project = Project.load(write_project(tmp_path, with_linkage(yaml_text, f"model: {model}\n"), halves))
     result = project.run()
 
-    assert saved_model(project, result.run_id)["link_type"] == "link_and_dedupe"
+    assert saved_model(project, result.run_id)["link_type"] == "dedupe_only"  # both sources as one input
     customers = {}
     for key, customer in xref(project).items():
         customers.setdefault(customer, set()).add(key.split(":")[0])
@@ -133,6 +133,25 @@ def test_a_model_comparing_a_column_the_input_lacks_names_it(trained, tmp_path):
     line = error_line(result)
     assert "linkage.model: compares columns the linkage input does not have: family_name" in line
     assert "remove linkage.model to train a model on this data" in line
+
+
+def test_an_expert_link_only_pairs_records_of_different_sources_only(tmp_path):
+    """All sources are one Splink input: a link_only override still reads the source column."""
+    if not FAKE_1000.exists():
+        pytest.skip(f"shared data not found at {FAKE_1000}")
+    header, *rows = FAKE_1000.read_text(encoding="utf-8").splitlines()
+    halves = {"crm.csv": "\n".join([header, *rows[::2]]), "shop.csv": "\n".join([header, *rows[1::2]])}
+    yaml_text = "lakehouse: ./lakehouse\nsources:\n" + "".join(
+        f"  {name}:\n    path: {name}.csv\n    id: unique_id\n"
+        "    columns: {first_name: first_name, last_name: surname, date_of_birth: dob, city: city, email: email}\n"
+        for name in ("crm", "shop"))
+    project = Project.load(write_project(tmp_path, with_linkage(yaml_text, "splink: {link_type: link_only}\n"), halves))
+    result = project.run()
+
+    pairs = project.lakehouse.read_table("silver/pairs").to_pylist()
+    assert len(pairs) > 100
+    assert all(p["record_key_l"].split(":")[0] != p["record_key_r"].split(":")[0] for p in pairs)
+    assert saved_model(project, result.run_id)["link_type"] == "link_only"
 
 
 OVERRIDE = """\

@@ -86,12 +86,11 @@ def comparisons_under(run: Run, rule: tuple[str, ...]) -> int:
     return int(found or 0)
 
 
-def choose(run: Run, fields: set[str], total: int, inputs: dict, identifiers: list[str]) -> list:
-    """The blocking rules for prediction, recorded in `run.linkage_facts`."""
+def choose(run: Run, fields: set[str], total: int, identifiers: list[str]) -> list:
+    """The blocking rules for prediction over engine table link_inputs, recorded in
+    `run.linkage_facts`."""
     budget = pairs_budget(run, total)
     most = budget * AUTO_RULE_SHARE if run.config.linkage.comparisons_per_record == "auto" else budget
-    run.engine.create("link_inputs", " union all ".join(
-        f"select * from link_input_{source}" for source in inputs))
     chosen, spent = [], 0
     for rule in candidates(fields, identifiers):
         if any(set(taken) <= set(rule) for taken in chosen):
@@ -137,7 +136,7 @@ def swapped_names_under(run: Run, by_year: bool) -> int:
     return int(found or 0) // 2
 
 
-def record_counts(run: Run, rules: list[str], inputs: dict, total: int) -> None:
+def record_counts(run: Run, rules: list[str], records, total: int) -> None:
     """Splink's own count of what each rule used adds to those before it: past
     EXACT_COUNT_LIMIT pairs, on a sample of the records that holds SAMPLED_COUNT_PAIRS, as
     it is only reported. At 1M records (3M pairs) counting exactly takes 2.7 s, on a
@@ -149,8 +148,7 @@ def record_counts(run: Run, rules: list[str], inputs: dict, total: int) -> None:
     with warnings.catch_warnings():  # a sampled count of a small rule is rough: it is only reported
         warnings.simplefilter("ignore", UserWarning)
         counted = count_comparisons_from_blocking_rules(
-            list(inputs.values()), blocking_rules=rules,
-            link_type="link_and_dedupe" if len(inputs) > 1 else "dedupe_only",
+            records, blocking_rules=rules, link_type="dedupe_only",
             unique_id_column_name="record_key", source_dataset_column_name="source",
             record_sample_proportion=sample)
     run.linkage_facts["blocking_count_sample"] = sample

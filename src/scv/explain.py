@@ -20,7 +20,7 @@ import pyarrow.dataset as ds
 from scv.config import CANONICAL_FIELDS, ProjectConfig
 from scv.errors import ScvError
 from scv.lakehouse import Lakehouse
-from scv.link import FALLBACK_THRESHOLD, PAIRS_FLOOR, new_linker, register_inputs
+from scv.link import FALLBACK_THRESHOLD, PAIRS_FLOOR, new_linker, register_input
 from scv.pipeline import Run
 from scv.quality_tables import PERSONAL_FIELDS
 from scv.validate import mask
@@ -91,12 +91,12 @@ def explain(project: Project, record_key_a: str, record_key_b: str, *, reveal: b
         raise ScvError("give two different record keys")
     lake = project.lakehouse
     run_id, model = _last_model(lake)
-    sources = _sources(lake, [record_key_a, record_key_b])
+    _check_known(lake, [record_key_a, record_key_b])
     model |= {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
     engine = _engine(project, model["sql_dialect"])
     try:
         record, chart = _score(Run(project.config, project.base_dir, lake, engine), model, run_id,
-                               (record_key_a, record_key_b), sources, reveal)
+                               (record_key_a, record_key_b), reveal)
     finally:
         engine.close()
     steps = chart.chart_data  # prior, a bar per comparison (and its tf adjustment), final score
@@ -135,17 +135,15 @@ def _last_model(lake: Lakehouse) -> tuple[str, dict]:
     return run_id, json.loads(lake.read_file(f"models/{run_id}.json"))
 
 
-def _sources(lake: Lakehouse, keys: list[str]) -> dict[str, str]:
-    """Record key -> source; an unknown key is an error that names it."""
-    found = lake.read("silver/records").to_table(
-        columns=["record_key", "source"], filter=ds.field("record_key").isin(keys))
-    sources = dict(zip(found["record_key"].to_pylist(), found["source"].to_pylist()))
+def _check_known(lake: Lakehouse, keys: list[str]) -> None:
+    """An unknown key is an error that names it."""
+    found = lake.read("silver/records").to_table(columns=["record_key"], filter=ds.field("record_key").isin(keys))
+    known = set(found["record_key"].to_pylist())
     for key in keys:
-        if key not in sources:
+        if key not in known:
             raise ScvError(
                 f"no record '{key}' in silver/records: a record key is source:record id (see the "
                 "record_key column; `scv status` lists the tables); quarantined and erased records are not linked")
-    return sources
 
 
 def _engine(project: Project, dialect: str):
@@ -158,18 +156,18 @@ def _engine(project: Project, dialect: str):
     return Project(config, project.base_dir).engine()
 
 
-def _score(run: Run, model: dict, model_run: str, keys: tuple[str, str], sources: dict[str, str], reveal: bool):
+def _score(run: Run, model: dict, model_run: str, keys: tuple[str, str], reveal: bool):
     """The pair's scored row and its waterfall chart.
 
-    Every source is registered as linkage registered it, so Splink derives term
-    frequencies from all records; the two records are picked by joining a table of
+    The records are registered as linkage registered them, so Splink derives term
+    frequencies from all of them; the two records are picked by joining a table of
     their keys, so no key is written into SQL.
     """
     engine, quote = run.engine, run.engine.dialect.quote
     engine.load("silver_records", run.lakehouse, "silver/records")
     api = engine.splink_api()
     try:
-        linker = new_linker(register_inputs(engine, views=True), model)
+        linker = new_linker(register_input(engine, view=True), model)
     except Exception as err:  # noqa: BLE001 - the engine's or Splink's; names columns, not values
         raise ScvError(f"cannot build the columns linkage compares from silver/records for the model of run "
                        f"{model_run} ({type(err).__name__}; --debug shows it): if an older scv wrote them, "
@@ -177,13 +175,13 @@ def _score(run: Run, model: dict, model_run: str, keys: tuple[str, str], sources
     sides = []
     for side, key in zip("ab", keys):
         engine.read_arrow(f"explain_key_{side}", pa.table({"record_key": [key]}))
-        engine.create(f"explain_{side}", f"""select * from {quote('link_input_' + sources[key])}
+        engine.create(f"explain_{side}", f"""select * from link_inputs
             where record_key in (select record_key from {quote('explain_key_' + side)})""")
         sides.append(api.register(f"explain_{side}"))
     scored = linker.inference.score_pair(*sides, include_found_by_blocking_rules=True)
     record = scored.as_record_list()[0]
     if not reveal:
-        compared = [c for c, _ in engine.columns(f"link_input_{sources[keys[0]]}") if c not in ("record_key", "source")]
+        compared = [c for c, _ in engine.columns("link_inputs") if c not in ("record_key", "source")]
         record = masked(record, compared)
     return record, linker.visualisations.waterfall_chart([record])
 

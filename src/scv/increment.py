@@ -157,17 +157,15 @@ def link_changed(run: Run) -> None:
     and the new and changed records scored with the last run's model against all records
     and among themselves, term frequencies taken over all of them as a full run takes them."""
     from scv.clusters import cluster
-    from scv.link import PAIRS_FLOOR, new_linker, register_inputs, weight
+    from scv.link import PAIRS_FLOOR, link_type, new_linker, register_input, weight
 
     engine, previous = run.engine, run.previous
-    inputs = register_inputs(engine)
     settings = {k: v for k, v in previous.model.items() if k != "linker_uid"}
-    settings["link_type"] = "link_and_dedupe" if len(inputs) > 1 else "dedupe_only"
-    linker = new_linker(inputs, settings)
-    union = " union all ".join(f"select * from {engine.dialect.quote(f'link_input_{s}')}" for s in inputs)
+    settings["link_type"] = link_type(run)
+    linker = new_linker(register_input(engine), settings)
     in_changed = "record_key in (select record_key from changed_records)"
-    engine.create("link_changed", f"select * from ({union}) i where {in_changed}")
-    engine.create("link_unchanged", f"select * from ({union}) i where not {in_changed}")
+    engine.create("link_changed", f"select * from link_inputs where {in_changed}")
+    engine.create("link_unchanged", f"select * from link_inputs where not {in_changed}")
     engine.load("previous_pairs", run.lakehouse, "silver/pairs")
     engine.create("kept_pairs", """select record_key_l, record_key_r from previous_pairs
         where record_key_l in (select record_key from link_unchanged)

@@ -117,10 +117,10 @@ class Given:
             linker._settings_obj._probability_two_random_records_match = self.prior
 
 
-def given_settings(run: Run, derived: SettingsCreator, inputs: dict, absent: set[str]) -> Given:
+def given_settings(run: Run, derived: SettingsCreator, records, absent: set[str]) -> Given:
     """scv's derived settings, or a reused model or an override adapted and checked.
 
-    `inputs` are Splink's input tables (`link.register_inputs`); `absent` the linkable
+    `records` is Splink's input table (`link.register_input`); `absent` the linkable
     fields no record holds.
     """
     linkage = run.config.linkage
@@ -135,7 +135,7 @@ def given_settings(run: Run, derived: SettingsCreator, inputs: dict, absent: set
         settings = (_reused(run, derived, dialect.sql_dialect_str) if linkage.model
                     else dataclasses.replace(derived, **linkage.splink))
         compared = _compared_columns(settings.create_settings_dict(dialect.sql_dialect_str), dialect.sqlglot_dialect)
-    columns = [c.unquote().name for c in next(iter(inputs.values())).columns]
+    columns = [c.unquote().name for c in records.columns]
     _check_columns(run, origin, compared, columns, absent)
     prior = settings.probability_two_random_records_match if linkage.model or PRIOR in linkage.splink else None
     if prior is not None:

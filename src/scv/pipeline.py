@@ -66,7 +66,7 @@ CHECK_STAGES = STAGES[:3]  # `scv validate`
 SPENT_AFTER = {
     "validate": ("bronze_{source}", "raw_{source}__rejects", "quarantine_{source}"),
     "standardise": ("valid_{source}", "seen_{source}"),
-    "link": ("link_inputs", "link_input_{source}", "linked_by_rule"),
+    "link": ("link_inputs", "linked_by_rule"),
 }
 Progress = Callable[[str, str], None]  # (stage, "start" | "done")
 

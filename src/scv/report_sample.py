@@ -98,24 +98,22 @@ def _score(lake: Lakehouse, model: dict, rows: list[dict]) -> tuple[dict, str]:
     """Scored rows by (record_key_l, record_key_r), masked, and the viewer page of them."""
     from scv.engine import create_engine
     from scv.explain import masked
-    from scv.link import linkable_columns, new_linker, register_inputs
+    from scv.link import linkable_columns, new_linker, register_input
 
     engine = create_engine("duckdb")
     try:
         silver = lake.read("silver/records")  # all records: term frequencies count them all
         engine.read_arrow("silver_records", silver.to_table(columns=linkable_columns(silver.schema.names)))
-        api, inputs = engine.splink_api(), register_inputs(engine, views=True)
-        sources = list(inputs)
+        api = engine.splink_api()
         settings = model | {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
-        linker = new_linker(inputs, settings)
+        linker = new_linker(register_input(engine, view=True), settings)
         engine.read_arrow("sample_keys", pa.Table.from_pylist(rows))
-        union = " union all ".join(f"select * from link_input_{s}" for s in sources)
         for side in "lr":  # every left key against every right key; the pairs are kept below
-            engine.create(f"sample_{side}", f"select * from ({union}) where record_key in "
+            engine.create(f"sample_{side}", "select * from link_inputs where record_key in "
                                             f"(select record_key_{side} from sample_keys)")
         result = linker.inference.score_pairs(api.register("sample_l"), api.register("sample_r"))
         wanted = {(r["record_key_l"], r["record_key_r"]) for r in rows}
-        compared = [c for c, _ in engine.columns(f"link_input_{sources[0]}") if c not in ("record_key", "source")]
+        compared = [c for c, _ in engine.columns("link_inputs") if c not in ("record_key", "source")]
         scored = [masked(r, compared) for r in result.as_record_list()
                   if (r["record_key_l"], r["record_key_r"]) in wanted]
         engine.read_arrow("sample_scored", pa.Table.from_pylist(scored))
