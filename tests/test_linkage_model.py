@@ -87,15 +87,20 @@ def test_a_reused_model_is_not_trained_again(trained, reused):
     assert not [w for w in result.warnings if "training step" in w]
 
 
-def test_a_model_trained_on_one_source_links_two(trained, tmp_path):
-    _, model = trained
+def fake_1000_halves(folder: Path, linkage: str) -> Project:
+    """fake_1000 as a CRM and a shop (alternate rows), with the given linkage settings."""
     header, *rows = FAKE_1000.read_text(encoding="utf-8").splitlines()
     halves = {"crm.csv": "\n".join([header, *rows[::2]]), "shop.csv": "\n".join([header, *rows[1::2]])}
     yaml_text = "lakehouse: ./lakehouse\nsources:\n" + "".join(
         f"  {name}:\n    path: {name}.csv\n    id: unique_id\n"
         "    columns: {first_name: first_name, last_name: surname, date_of_birth: dob, city: city, email: email}\n"
         for name in ("crm", "shop"))
-    project = Project.load(write_project(tmp_path, with_linkage(yaml_text, f"model: {model}\n"), halves))
+    return Project.load(write_project(folder, with_linkage(yaml_text, linkage), halves))
+
+
+def test_a_model_trained_on_one_source_links_two(trained, tmp_path):
+    _, model = trained
+    project = fake_1000_halves(tmp_path, f"model: {model}\n")
     result = project.run()
 
     assert saved_model(project, result.run_id)["link_type"] == "dedupe_only"  # both sources as one input
@@ -139,13 +144,7 @@ def test_an_expert_link_only_pairs_records_of_different_sources_only(tmp_path):
     """All sources are one Splink input: a link_only override still reads the source column."""
     if not FAKE_1000.exists():
         pytest.skip(f"shared data not found at {FAKE_1000}")
-    header, *rows = FAKE_1000.read_text(encoding="utf-8").splitlines()
-    halves = {"crm.csv": "\n".join([header, *rows[::2]]), "shop.csv": "\n".join([header, *rows[1::2]])}
-    yaml_text = "lakehouse: ./lakehouse\nsources:\n" + "".join(
-        f"  {name}:\n    path: {name}.csv\n    id: unique_id\n"
-        "    columns: {first_name: first_name, last_name: surname, date_of_birth: dob, city: city, email: email}\n"
-        for name in ("crm", "shop"))
-    project = Project.load(write_project(tmp_path, with_linkage(yaml_text, "splink: {link_type: link_only}\n"), halves))
+    project = fake_1000_halves(tmp_path, "splink: {link_type: link_only}\n")
     result = project.run()
 
     pairs = project.lakehouse.read_table("silver/pairs").to_pylist()
