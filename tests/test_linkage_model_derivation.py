@@ -253,3 +253,21 @@ def test_after_the_guard_family_members_stay_apart_and_duplicates_join(household
 def test_em_sessions_blocked_on_what_a_household_shares_are_set_aside(households):
     sessions = {tuple(s["blocked_on"]): s for s in facts(households)["em_sessions"]}
     assert sessions[("phone_key",)]["set_aside"] and not sessions[("phone_key",)]["estimated"]
+
+
+def test_one_edit_is_levenshtein_at_one_for_dates_and_phone_numbers():
+    """Hamming stands in for Levenshtein on texts of one length; the level's verdict is the same."""
+    import duckdb
+
+    from scv.link import one_edit
+
+    rng = random.Random(7)
+    texts = ["1961-03-07", "1961-07-03", "1961-03-08", "1916-03-07", "2061-03-07", "07700900123",
+             "07700900124", "0770090012", "077009001234", "17700900123", "", "x"]
+    texts += ["".join(rng.choice("0123") for _ in range(rng.choice((3, 4)))) for _ in range(40)]
+    pairs = [(a, b) for a in texts for b in texts]
+    found = duckdb.sql(f"select {one_edit('l', 'r')}, levenshtein(l, r) <= 1 "
+                       "from (select unnest(?) as l, unnest(?) as r)",
+                       params=[[a for a, _ in pairs], [b for _, b in pairs]]).fetchall()
+    assert all(ours == theirs for ours, theirs in found)
+    assert sum(ours for ours, _ in found) > len(texts)  # some pairs one edit apart, beyond equal ones

@@ -76,7 +76,7 @@ def date_of_birth_comparison():
 
     same = {p: f"{part(p, 'l')} = {part(p, 'r')}" for p in ("year", "month", "day")}
     swapped = f"{same['year']} and {part('month', 'l')} = {part('day', 'r')} and {part('day', 'l')} = {part('month', 'r')}"
-    one_digit = "levenshtein(cast(date_of_birth_l as varchar), cast(date_of_birth_r as varchar)) <= 1"
+    one_digit = one_edit("cast(date_of_birth_l as varchar)", "cast(date_of_birth_r as varchar)")
     two_of_three = " or ".join(f"({same[a]} and {same[b]})" for a, b in combinations(same, 2))
     return cl.CustomComparison([
         cll.NullLevel("date_of_birth"),
@@ -90,6 +90,26 @@ def date_of_birth_comparison():
     ], output_column_name="date_of_birth")
 
 
+def one_edit(left: str, right: str) -> str:
+    """Levenshtein distance at most 1. Of two texts of one length that is one character
+    substituted, which Hamming distance counts in a fifth of the time: dates and phone
+    numbers nearly always have one length."""
+    return (f"case when {left} = {right} then true "  # DuckDB's hamming refuses two empty texts
+            f"when length({left}) = length({right}) then hamming({left}, {right}) <= 1 "
+            f"else levenshtein({left}, {right}) <= 1 end")
+
+
+def phone_comparison():
+    """Exact, or one digit mistyped, dropped or added (Splink's Levenshtein at 1)."""
+    return cl.CustomComparison([
+        cll.NullLevel("phone_key"),
+        cll.ExactMatchLevel("phone_key"),
+        cll.CustomLevel(one_edit("phone_key_l", "phone_key_r"), "Levenshtein distance of phone_key <= 1",
+                        base_dialect_str="duckdb"),
+        cll.ElseLevel(),
+    ], output_column_name="phone_key")
+
+
 def comparisons(fields: set[str]) -> list:
     """One Splink comparison per linkable field present, strongest evidence first."""
     found = []
@@ -101,7 +121,7 @@ def comparisons(fields: set[str]) -> list:
     if "email" in fields:
         found.append(cl.ExactMatch("email"))
     if "phone_key" in fields:
-        found.append(cl.LevenshteinAtThresholds("phone_key", [1]))
+        found.append(phone_comparison())
     if "postcode" in fields:
         found.append(cl.ExactMatch("postcode").configure(term_frequency_adjustments=True))
     if "address_line_1" in fields:

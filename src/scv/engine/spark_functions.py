@@ -3,7 +3,8 @@
 Splink's Spark jar scores Jaro with fractional transpositions; DuckDB counts whole ones.
 The difference moves about 1% of name pairs across a comparison level, so the Spark
 engine replaces `jaro_winkler` and `jaro_sim` with Arrow UDFs over rapidfuzz, whose
-batch scorer gives DuckDB's values bit for bit when fed the UTF-8 bytes, as DuckDB is.
+batch scorer gives DuckDB's values bit for bit when fed the UTF-8 bytes, as DuckDB is;
+it adds DuckDB's `hamming`, which Spark SQL lacks.
 Spark evaluates a Python UDF once per row however often Splink's comparison levels
 repeat the call, which makes them about ten times faster than the same logic in SQL.
 """
@@ -14,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import process
-from rapidfuzz.distance import Jaro, JaroWinkler
+from rapidfuzz.distance import Hamming, Jaro, JaroWinkler
 
 
 def similarity(scorer, s: pa.Array, t: pa.Array, **options) -> pa.Array:
@@ -41,7 +42,13 @@ def jaro_winkler(s: pa.Array, t: pa.Array) -> pa.Array:
     return similarity(JaroWinkler.normalized_similarity, s, t, prefix_weight=0.1)
 
 
-FUNCTIONS = {"jaro_sim": jaro_sim, "jaro_winkler": jaro_winkler}
+def hamming(s: pa.Array, t: pa.Array) -> pa.Array:
+    """DuckDB's hamming, which Spark lacks. Spark evaluates a Python UDF on every row, even
+    where Splink's level calls it only for texts of one length: the shorter is padded there."""
+    return similarity(Hamming.distance, s, t, pad=True)
+
+
+FUNCTIONS = {"jaro_sim": jaro_sim, "jaro_winkler": jaro_winkler, "hamming": hamming}
 
 
 def register(spark) -> None:
