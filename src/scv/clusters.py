@@ -40,8 +40,8 @@ def cluster(run: Run, linker, predictions, threshold_weight: float) -> None:
         found = linker.clustering.cluster_using_single_best_links(
             predictions, duplicate_free_datasets=deduplicated, threshold_match_weight=threshold_weight)
     else:
-        # Splink's own function on the record keys alone: the linker's method builds
-        # source-qualified ids for every record and joins all input columns back on
+        # Splink's own function on the record keys alone: the linker's method joins every
+        # input column back onto the clusters, which nothing here reads
         api = run.engine.splink_api()
         run.engine.view("cluster_nodes", "select record_key from silver_records")
         found = cluster_pairwise_predictions_at_threshold(
