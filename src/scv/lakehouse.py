@@ -183,10 +183,10 @@ class Lakehouse:
         dt.alter.set_table_properties({"delta.logRetentionDuration": retention}, commit_properties=commit)
 
     def read(self, table: str) -> ds.Dataset:
-        return self._table(table).to_pyarrow_dataset()
+        return delta_dataset(self._table(table), self.path(table))
 
     def read_table(self, table: str) -> pa.Table:
-        return self._table(table).to_pyarrow_table()
+        return self.read(table).to_table()
 
     def tables(self) -> list[str]:
         found = []
@@ -209,6 +209,17 @@ class Lakehouse:
         if not is_uri(path):
             return pafs.LocalFileSystem(), str(Path(path).resolve())
         return pafs.FileSystem.from_uri(path.replace("abfss://", "abfs://", 1))
+
+
+def delta_dataset(table: DeltaTable, location: str | Path) -> ds.Dataset:
+    """A Delta table's current files as a pyarrow dataset. On local disk they are read
+    through pyarrow's own file system: delta-rs's default is a Python one, whose file
+    handles an Arrow I/O thread may still be releasing when the interpreter exits, and
+    taking the GIL then aborts the process ("terminate called without an active
+    exception", exit code 134, after a successful run)."""
+    if is_uri(location):
+        return table.to_pyarrow_dataset()
+    return table.to_pyarrow_dataset(filesystem=pafs.SubTreeFileSystem(str(Path(location).resolve()), pafs.LocalFileSystem()))
 
 
 def is_uri(location: str | Path) -> bool:

@@ -79,7 +79,9 @@ class DuckDBEngine(Engine):
             if fmt == "delta":
                 from deltalake import DeltaTable
 
-                rel = self.con.from_arrow(DeltaTable(files[0]).to_pyarrow_dataset())
+                from scv.lakehouse import delta_dataset
+
+                rel = self.con.from_arrow(delta_dataset(DeltaTable(files[0]), files[0]))
             elif fmt == "parquet":
                 rel = self.con.read_parquet(files, union_by_name=True)
             elif fmt == "json":
