@@ -5,6 +5,7 @@ links a household."""
 from __future__ import annotations
 
 import json
+import math
 import random
 from types import SimpleNamespace
 
@@ -16,7 +17,8 @@ from conftest import write_project
 from scv import Project
 from scv.blocking import AUTO_MIN_PAIRS, AUTO_PAIRS_PER_RECORD, SWAPPED_NAMES, pairs_budget
 from scv.config import Linkage
-from scv.training import plausible, same_person
+from scv.training import (MAX_U_CORRECTION, UNSEEN_U_COUNT, CountsWithUnseenLevels, net_of_matches, plausible,
+                          same_person)
 
 
 def saved_model(project: Project) -> dict:
@@ -271,3 +273,47 @@ def test_one_edit_is_levenshtein_at_one_for_dates_and_phone_numbers():
                        params=[[a for a, _ in pairs], [b for _, b in pairs]]).fetchall()
     assert all(ours == theirs for ours, theirs in found)
     assert sum(ours for ours, _ in found) > len(texts)  # some pairs one edit apart, beyond equal ones
+
+
+def sampled(levels, tf: bool = False) -> object:
+    """A comparison whose u came from random pairs, as Splink's sampling leaves it, with
+    EM's m: (m, sampled u) per non-null level, the first an exact match."""
+    exact = cll.ExactMatchLevel("email")
+    built = cl.CustomComparison([cll.NullLevel("email"), exact.configure(tf_adjustment_column="email") if tf else exact,
+                                 *(cll.CustomLevel(f"email_l = email_r || '{i}'") for i in range(len(levels) - 2)),
+                                 cll.ElseLevel()], output_column_name="email").get_comparison("duckdb")
+    for level, (m, u) in zip(built._comparison_levels_excluding_null, levels):
+        level.m_probability, level.u_probability = m, u
+        level._add_trained_u_probability(u, "estimate u by random sampling")
+    return built
+
+
+def net_of(comparison, prior: float) -> tuple[dict, list[float]]:
+    gained = net_of_matches(SimpleNamespace(_settings_obj=SimpleNamespace(comparisons=[comparison])), prior)
+    return gained, [level.u_probability for level in comparison._comparison_levels_excluding_null]
+
+
+def test_u_is_taken_net_of_the_matches_among_the_random_pairs():
+    # the demo's email: 6.1e-5 of random pairs agree, nearly all of them one person's duplicates
+    gained, (exact, other) = net_of(sampled([(0.99, 6.1e-5), (0.01, 1 - 6.1e-5)]), prior=5.9e-5)
+    assert exact == pytest.approx((6.1e-5 - 5.9e-5 * 0.99) / (1 - 5.9e-5))
+    assert other == pytest.approx(1 - 6.1e-5, rel=1e-4)
+    assert gained == {"email": {1: pytest.approx(math.log2(6.1e-5 / exact))}}
+
+
+def test_taking_matches_out_of_u_strengthens_a_level_by_at_most_a_bounded_number_of_bits():
+    _, (exact, _) = net_of(sampled([(0.99, 6.1e-5), (0.01, 1 - 6.1e-5)]), prior=1e-4)  # the prior overstated
+    assert exact == pytest.approx(6.1e-5 * 2 ** -MAX_U_CORRECTION)
+
+
+def test_a_level_adjusted_by_term_frequency_keeps_its_sampled_u():
+    gained, (exact, _) = net_of(sampled([(0.99, 6.1e-5), (0.01, 1 - 6.1e-5)], tf=True), prior=5.9e-5)
+    assert exact == 6.1e-5 and gained == {}
+
+
+def test_a_level_no_random_pair_reached_counts_as_reached_once():
+    counts = CountsWithUnseenLevels(sampled([(0.9, 1e-4), (0.09, 1e-6), (0.01, 0.9999)]))
+    counts.update_from_chunk_counts([{"comparison_vector_value": 2, "u_count": 40.0},
+                                     {"comparison_vector_value": 0, "u_count": 399_960.0}])
+    assert {r["comparison_vector_value"]: r["u_count"] for r in counts.to_record_list()} == {
+        2: 40.0, 1: UNSEEN_U_COUNT, 0: 399_960.0}

@@ -275,8 +275,8 @@ def test_fake_1000_links_with_high_precision(fake_1000):
     project.run()
     scores = project.evaluate()
     assert scores.records == 1000 and scores.true_entities == 251
-    assert scores.precision >= 0.95
-    assert scores.f1 >= 0.75
+    assert scores.precision >= 0.94  # 0.947 since u is taken net of matches (recall 0.911 -> 0.932)
+    assert scores.f1 >= 0.93
 
 
 def test_a_single_record_becomes_a_single_customer(tmp_path):

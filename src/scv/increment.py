@@ -157,7 +157,7 @@ def link_changed(run: Run) -> None:
     and the new and changed records scored with the last run's model against all records
     and among themselves, term frequencies taken over all of them as a full run takes them."""
     from scv.clusters import cluster
-    from scv.link import PAIRS_FLOOR, link_type, new_linker, register_input, weight
+    from scv.link import PAIRS_FLOOR, link_type, new_linker, register_input, rescore, weight
 
     engine, previous = run.engine, run.previous
     settings = {k: v for k, v in previous.model.items() if k != "linker_uid"}
@@ -178,7 +178,8 @@ def link_changed(run: Run) -> None:
             and engine.count("link_unchanged") == run.totals.get("previous_active"):
         scored = [api.register("previous_pairs")]  # the same records: the same term frequencies, the same scores
     else:
-        scored = [_rescored(engine, linker, floor)] if kept_count else []
+        # the new records move the term frequencies, and a full run would score them with the new ones
+        scored = [rescore(engine, linker, "kept_pairs", floor)] if kept_count else []
     if engine.count("link_changed"):
         changed, unchanged = api.register("link_changed"), api.register("link_unchanged")
         scored.append(linker.inference.predict_within(changed, threshold_match_weight=floor, warning_mode="never"))
@@ -198,20 +199,7 @@ def link_changed(run: Run) -> None:
     run.linkage_facts.update(threshold=previous.threshold, model_source="last run",
                              continued_run=previous.run_id, pairs_kept=kept_count)
     cluster(run, linker, engine.splink_api().register("pairs_with_sources"), weight(previous.threshold))
-    for table in ("link_changed", "link_unchanged", "previous_pairs", "kept_pairs", "kept_blocked",
+    for table in ("link_changed", "link_unchanged", "previous_pairs", "kept_pairs",
                   "pairs_with_sources"):
         engine.drop(table)
     run.lakehouse.save_model(run.run_id, previous.model)
-
-
-def _rescored(engine, linker, floor: float):
-    """The last run's pairs between unchanged records, scored again: the new records move
-    the term frequencies, and a full run would score them with the new ones."""
-    uid = linker._settings_obj.column_info_settings
-    def join_key(side: str) -> str:  # how Splink's blocking names a record
-        key = f"record_key_{side}"
-        return f"concat(split_part({key}, ':', 1), '-__-', {key})" if uid.source_dataset_input_column else key
-    engine.create("kept_blocked", f"""select '0' as match_key, {join_key('l')} as join_key_l,
-                                         {join_key('r')} as join_key_r from kept_pairs""")
-    linker.table_management.register_blocked_pairs_for_predict(engine.splink_api().register("kept_blocked"))
-    return linker.inference.predict(threshold_match_weight=floor)

@@ -1,8 +1,9 @@
 """Link: probabilistic record linkage with Splink across and within all sources.
 
 The model is derived from the canonical fields that hold data: a comparison per field,
-blocking rules over the strong identifiers, u from random pairs, m by EM, then pairs
-are clustered at the configured threshold. Splink runs on the engine's own session,
+blocking rules over the strong identifiers, u from random pairs, m by EM, the prior
+calibrated on the scored pairs and u taken net of the matches among the random ones, then
+pairs are clustered at the configured threshold. Splink runs on the engine's own session,
 so the same code serves DuckDB and Spark. A reused model or an expert's Splink settings
 take the derived model's place (`scv.linkage_settings`).
 """
@@ -24,7 +25,7 @@ from scv.clusters import cluster, recommend_threshold, review
 from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
 from scv.standardise import silver_columns
-from scv.training import train
+from scv.training import net_of_matches, train
 
 if TYPE_CHECKING:
     from scv.engine.base import Dialect, Engine
@@ -304,6 +305,8 @@ def _score(run: Run, records, given, fields: set[str], total: int):
         predictions = linker.inference.predict(threshold_match_weight=weight(PAIRS_FLOOR) - margin,
                                                num_chunks_left=parts, num_chunks_right=1)
     shift = 0.0 if given.prior is not None else calibrate_prior(run, linker, predictions.physical_name, total)
+    if not given.reused:
+        predictions, shift = _net_of_matches(run, linker, predictions, shift, total, margin)
     run.engine.create(
         "pairs",
         f"""select record_key_l, record_key_r, match_weight + {shift!r} as match_weight,
@@ -312,6 +315,41 @@ def _score(run: Run, records, given, fields: set[str], total: int):
             where match_weight + {shift!r} >= {weight(PAIRS_FLOOR)!r}""",
     )
     return linker, predictions, shift, clustering_threshold(run)
+
+
+def _net_of_matches(run: Run, linker: Linker, predictions, shift: float, total: int, margin: float):
+    """u net of the matches among the random pairs (`training.net_of_matches`), taken at
+    the calibrated prior; the kept pairs scored again under it and the prior calibrated
+    again. Returns the predictions and shift to use."""
+    settings = linker._settings_obj
+    gained = net_of_matches(linker, settings._probability_two_random_records_match)
+    if not gained:
+        return predictions, shift
+    run.linkage_facts["u_net_of_matches"] = {name: {str(level): round(bits, 3) for level, bits in levels.items()}
+                                             for name, levels in gained.items()}
+    settings._probability_two_random_records_match = run.linkage_facts.get(
+        "prior_from_rules", settings._probability_two_random_records_match)  # the prior the pairs were scored at
+    rescored = rescore(run.engine, linker, predictions.physical_name, weight(PAIRS_FLOOR) - margin)
+    predictions.drop_table_from_database_and_remove_from_cache()
+    return rescored, (0.0 if margin == 0 else calibrate_prior(run, linker, rescored.physical_name, total))
+
+
+def rescore(engine: Engine, linker: Linker, pairs: str, floor: float):
+    """Splink's scores, under the linker's model, of engine table `pairs` (record_key_l,
+    record_key_r) without blocking again: its pairs above the `floor` weight."""
+    def join_key(side: str) -> str:  # how Splink's blocking names a record
+        key = f"record_key_{side}"
+        source = linker._settings_obj.column_info_settings.source_dataset_input_column
+        return f"concat(split_part({key}, ':', 1), '-__-', {key})" if source else key
+    engine.create("pairs_to_rescore", f"""select '0' as match_key, {join_key('l')} as join_key_l,
+                                             {join_key('r')} as join_key_r from {pairs}""")
+    linker.table_management.register_blocked_pairs_for_predict(engine.splink_api().register("pairs_to_rescore"))
+    found = linker.inference.predict(threshold_match_weight=floor)
+    # the registration lives in the database API's cache, which every later linker shares
+    for key in linker.inference._registered_blocked_pairs_cache_keys():
+        del linker._intermediate_table_cache[key]
+    engine.drop("pairs_to_rescore")
+    return found
 
 
 def chunks(run: Run) -> int:

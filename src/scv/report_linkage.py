@@ -53,6 +53,7 @@ class LinkageFacts(TypedDict, total=False):
     prediction_parts: int  # parts Splink scored the blocked pairs in (scv.link.chunks)
     prior_from_rules: float  # the prior the deterministic rules gave, before it was re-estimated
     prior: float  # the prior the model was saved with
+    u_net_of_matches: dict[str, dict[str, float]]  # bits a level gained, by comparison and level (scv.training)
     em_sessions: list[EmSession]
     share_linked_strangers: float  # linked pairs disagreeing on first name and date of birth (the guard's measure)
     retrained_without: list[str]  # comparisons the guard dropped when the model linked strangers
@@ -293,9 +294,11 @@ def _model(link: Linkage) -> str:
                 rows.append(f'<tr>{name}<td>{_e(r.label_for_charts)}</td><td class="muted" colspan="3">'
                             'no evidence either way</td><td class="num">0</td></tr>')
                 continue
+            net = link.facts.get("u_net_of_matches", {}).get(r.comparison_name, {}).get(str(r.comparison_vector_value))
             notes = [n for n, on in (("term-frequency adjusted", r.has_tf_adjustments),
                                      ("m not estimated: Splink's default",
-                                      not estimated.get((r.comparison_name, i), True))) if on]
+                                      not estimated.get((r.comparison_name, i), True)),
+                                     (f"u net of the matches among random pairs: {net or 0:+.2f} bits", net)) if on]
             note = f'<br><span class="muted">{" · ".join(notes)}</span>' if notes else ""
             rows.append(
                 f"<tr>{name}<td>{_e(r.label_for_charts)}{note}</td>"
