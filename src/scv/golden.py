@@ -21,7 +21,7 @@ from scv.identity import assign_customer_ids, load_previous_assignment, publish_
 from scv.increment import LINEAGE_COLUMNS
 from scv.metrics import customer_metrics, publish_metrics
 from scv.standardise import AUDIT_COLUMNS, MATCH_KEYS, SILVER_KEYS
-from scv.survivorship import Rule, View, check_sql, condition, plan, suppression, survive
+from scv.survivorship import RECORD_RANKS, Rule, View, check_sql, condition, plan, suppression, survive
 from scv.validate import check_outputs
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ RECORDS_PER_PART = 2_000_000  # survivorship aggregates the customers of this ma
 
 def rank_records(run: Run) -> None:
     """Engine view ranked_records: each silver record with its customer and what the rules
-    rank by (completeness, recency, first seen, suppression) and the xref's own ranks.
+    rank by (completeness, recency, first seen, suppression) and the xref's own ranks
+    (a cluster is one customer: survivorship orders by the same ranks).
 
     The ranks are a narrow table (record_ranks) that the view joins to silver: the
     records are read a few times, which costs less than writing them all again (a
@@ -59,11 +60,9 @@ def rank_records(run: Run) -> None:
                 from silver_records s join clusters c on s.record_key = c.record_key
                 join customer_clusters i on c.cluster_id = i.cluster_id
                 left join cluster_review r on c.cluster_id = r.cluster_id)
-            select *, count(*) over (partition by cluster_id) as _cluster_size,
-                   row_number() over (partition by cluster_id
-                       order by _completeness desc, _recency desc nulls last, record_key) as _rank,
-                   row_number() over (partition by cluster_id
-                       order by _recency desc nulls last, _completeness desc, record_key) as _recent_rank
+            select *, count(*) over (partition by cluster_id) as _cluster_size, {', '.join(
+                f"row_number() over (partition by cluster_id order by {', '.join(o)}) as {rank}"
+                for o, rank in RECORD_RANKS.items())}
             from scored""",
     )
     ranks = [c for c, _ in run.engine.columns("record_ranks") if c != "record_key"]

@@ -36,7 +36,11 @@ DEFAULT_RULES: dict[str, Any] = {
 }
 SUPPRESSION_ATTRIBUTES = ("donotemail", "do_not_email", "email_bounced", "bounced", "unsubscribed",
                           "email_unsubscribed", "email_opt_out")
+TIER_STRIDE = 2**32  # more than any customer's records: a later tier's first record ranks after all of an earlier's
 RECENT = ("_recency desc nulls last", "_completeness desc", "record_key")
+MOST_COMPLETE = ("_completeness desc", "_recency desc nulls last", "record_key")
+# the ranks scv.golden.rank_records gives every record within its customer, by these orders
+RECORD_RANKS = {MOST_COMPLETE: "_rank", RECENT: "_recent_rank"}
 # what the ranking rules order a customer's records by (scv.golden.rank_records)
 RANKED_BY = ("record_key", "customer_id", "source", "_completeness", "_address_completeness", "_recency", "_first_seen")
 
@@ -127,7 +131,7 @@ def _ordering(engine: Engine, rule: Rule, field: str | None) -> tuple[str, ...]:
     d = engine.dialect
     if rule.name == "most_complete":
         first = ("_address_completeness desc",) if field is None else ()
-        return (*first, "_completeness desc", "_recency desc nulls last", "record_key")
+        return (*first, *MOST_COMPLETE)
     if rule.name in ("most_recent", "latest_non_null"):
         return RECENT
     if rule.name == "earliest":
@@ -155,10 +159,14 @@ def _aggregate(engine: Engine, rule: Rule, field: str, numeric: bool) -> tuple[s
 
 
 def _first(column: str, ordinal: str, present: str, tiers: list[str]) -> str:
-    """The column of the first record in `ordinal` order where `present`, trying each tier
-    of preference in turn: the same record for every column taken with the same arguments."""
-    picks = [f"min_by({column}, {ordinal}) filter (where {present} and {t})" for t in tiers]
-    return picks[0] if len(picks) == 1 else f"coalesce({', '.join(picks)})"
+    """The column of the first record in `ordinal` order where `present`, from the first
+    tier of preference that has one: the same record for every column taken with the same
+    arguments. One aggregate whatever the tiers: the tier is folded into the order (each
+    tier after the first adds TIER_STRIDE), as an aggregate a tier cost a third of golden."""
+    if len(tiers) == 1:
+        return f"min_by({column}, {ordinal}) filter (where {present} and {tiers[0]})"
+    tier = f"case {' '.join(f'when {t} then {i}' for i, t in enumerate(tiers[:-1]))} else {len(tiers) - 1} end"
+    return f"min_by({column}, {ordinal} + {tier} * {TIER_STRIDE}) filter (where {present} and {tiers[-1]})"
 
 
 def _tiers(q, columns: set[str], field: str) -> list[str]:
@@ -193,7 +201,9 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
     columns = set(types)
     fields = [*view.rules, *view.address_fields]
     keep = condition(view.filter) if view.filter else "true"
-    orderings: dict[tuple[str, ...], str] = {}
+    # a view of every record can use the ranks the records carry; a filtered one ranks its own
+    ranks = {} if view.filter else {o: c for o, c in RECORD_RANKS.items() if c in columns}
+    orderings: dict[tuple[str, ...], str] = dict(ranks)
     frequencies = []
     for field, rule in view.rules.items():
         if rule.name == "most_frequent":
@@ -204,7 +214,7 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
         address_order = _ordering(engine, view.address, None)
         orderings.setdefault(address_order, f"_ordinal_{len(orderings)}")
     ordinals = [f"row_number() over (partition by customer_id order by {', '.join(o)}) as {name}"
-                for o, name in orderings.items()]
+                for o, name in orderings.items() if o not in ranks]
     # A customer of one record is that record: its row is a projection, not an aggregate
     # (the group-by's state is the cost of golden). Folding rules other than min and max
     # have no projection that matches their type on both engines: then every customer folds.
@@ -244,13 +254,16 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
             if c in columns]
     narrow = f"(select {', '.join(q(c) for c in dict.fromkeys(read))} from {q(records)} where {keep}) n"
     counted = f"(select *, {', '.join(frequencies)} from {narrow}) x" if frequencies else narrow
-    engine.create(f"{chosen}_order", f"""select record_key as _ranked_key,
+    part = f", {part_of('customer_id', parts)} as _part" if parts > 1 else ""
+    engine.create(f"{chosen}_order", f"""select record_key as _ranked_key{part},
         count(*) over (partition by customer_id) as _records, {', '.join(ordinals) or '1 as _ordinal'}
         from {counted}""")
 
     def ranked(where: str) -> str:
-        return (f"(select * from {q(records)} where {keep} and {where}) r "
-                f"join {q(chosen + '_order')} o on o._ranked_key = r.record_key")
+        """The records joined to their ranks, of the ranks meeting `where`: a part of the
+        customers is picked from the narrow ranks, not from every wide record."""
+        return (f"(select * from {q(records)} where {keep}) r "
+                f"join (select * from {q(chosen + '_order')} where {where}) o on o._ranked_key = r.record_key")
 
     def aggregate(where: str) -> str:
         """One golden row per customer of several records meeting `where`."""
@@ -259,19 +272,19 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
                 min(created_at) as first_seen, max(_recency) as last_updated,
                 bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
                 {''.join(', ' + c for c in customer_flags)}
-            from {ranked(where)} {"where _records > 1" if alone else ""} group by customer_id"""
+            from {ranked(where + (" and _records > 1" if alone else ""))} group by customer_id"""
 
     singles = [] if not alone else [f"""select customer_id, {', '.join(single)},
             cast(1 as bigint) as record_count, {d.one_element_set('source')} as sources,
             created_at as first_seen, _recency as last_updated,
             _needs_review as needs_review, _review_reason as review_reason
             {''.join(', ' + c for c in record_flags)}
-        from {ranked("true")} where _records = 1"""]
+        from {ranked("_records = 1")}"""]
     if parts <= 1:
         engine.create(chosen, " union all ".join([aggregate("true"), *singles]))
     else:
         for i in range(parts):
-            engine.create(f"{chosen}_{i}", aggregate(part_of("customer_id", parts) + f" = {i}"))
+            engine.create(f"{chosen}_{i}", aggregate(f"_part = {i}"))
         engine.create(chosen, " union all ".join(
             [*(f"select * from {q(f'{chosen}_{i}')}" for i in range(parts)), *singles]))
         for i in range(parts):
