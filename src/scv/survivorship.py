@@ -268,12 +268,14 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
 
     def aggregate(where: str) -> str:
         """One golden row per customer of several records meeting `where`."""
+        source = (f"(select * from {q(chosen + '_several')} where {where}) r" if parts > 1 else
+                  ranked(where + (" and _records > 1" if alone else "")))
         return f"""select customer_id, {', '.join(selected)},
                 count(*) as record_count, {d.sorted_set('source')} as sources,
                 min(created_at) as first_seen, max(_recency) as last_updated,
                 bool_or(_needs_review) as needs_review, max(_review_reason) as review_reason
                 {''.join(', ' + c for c in customer_flags)}
-            from {ranked(where + (" and _records > 1" if alone else ""))} group by customer_id"""
+            from {source} group by customer_id"""
 
     singles = [] if not alone else [f"""select customer_id, {', '.join(single)},
             cast(1 as bigint) as record_count, {d.one_element_set('source')} as sources,
@@ -283,9 +285,11 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
         from {ranked("_records = 1")}"""]
     if parts <= 1:
         engine.create(chosen, " union all ".join([aggregate("true"), *singles]))
-    else:
+    else:  # the records of customers of several records, joined to their ranks once, not once a part
+        engine.create(f"{chosen}_several", f"select * from {ranked('_records > 1' if alone else 'true')}")
         for i in range(parts):
             engine.create(f"{chosen}_{i}", aggregate(f"_part = {i}"))
+        engine.drop(f"{chosen}_several")
         engine.create(chosen, " union all ".join(
             [*(f"select * from {q(f'{chosen}_{i}')}" for i in range(parts)), *singles]))
         for i in range(parts):
