@@ -261,15 +261,15 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
         from {counted}""")
 
     def ranked(where: str) -> str:
-        """The records joined to their ranks, of the ranks meeting `where`: a part of the
-        customers is picked from the narrow ranks, not from every wide record."""
+        """The records joined to their ranks, of the ranks meeting `where`: the condition
+        is tested on the narrow ranks, not on every wide record."""
         return (f"(select * from {q(records)} where {keep}) r "
                 f"join (select * from {q(chosen + '_order')} where {where}) o on o._ranked_key = r.record_key")
 
-    def aggregate(where: str) -> str:
-        """One golden row per customer of several records meeting `where`."""
-        source = (f"(select * from {q(chosen + '_several')} where {where}) r" if parts > 1 else
-                  ranked(where + (" and _records > 1" if alone else "")))
+    folded = "_records > 1" if alone else "true"  # the customers the aggregate builds
+
+    def aggregate(source: str) -> str:
+        """One golden row per customer in `source`, ranked records."""
         return f"""select customer_id, {', '.join(selected)},
                 count(*) as record_count, {d.sorted_set('source')} as sources,
                 min(created_at) as first_seen, max(_recency) as last_updated,
@@ -284,12 +284,13 @@ def survive(engine: Engine, view: View, records: str, flags: dict[str, str], par
             {''.join(', ' + c for c in record_flags)}
         from {ranked("_records = 1")}"""]
     if parts <= 1:
-        engine.create(chosen, " union all ".join([aggregate("true"), *singles]))
-    else:  # the records of customers of several records, joined to their ranks once, not once a part
-        engine.create(f"{chosen}_several", f"select * from {ranked('_records > 1' if alone else 'true')}")
+        engine.create(chosen, " union all ".join([aggregate(ranked(folded)), *singles]))
+    else:  # the records to fold, joined to their ranks once, not once a part
+        several = f"{chosen}_several"
+        engine.create(several, f"select * from {ranked(folded)}")
         for i in range(parts):
-            engine.create(f"{chosen}_{i}", aggregate(f"_part = {i}"))
-        engine.drop(f"{chosen}_several")
+            engine.create(f"{chosen}_{i}", aggregate(f"(select * from {q(several)} where _part = {i}) r"))
+        engine.drop(several)
         engine.create(chosen, " union all ".join(
             [*(f"select * from {q(f'{chosen}_{i}')}" for i in range(parts)), *singles]))
         for i in range(parts):

@@ -149,10 +149,10 @@ def net_of_matches(linker: Linker, prior: float) -> dict[str, dict[int, float]]:
                     or not sampled or level.m_probability is None):
                 continue
             net = max((sampled - prior * level.m_probability) / (1 - prior), sampled * 2.0 ** -MAX_U_CORRECTION)
-            if math.log2(sampled / net) > MIN_GAIN:
+            bits = math.log2(sampled / net)
+            if bits > MIN_GAIN:
                 level.u_probability = net
-                gained.setdefault(comparison.output_column_name, {})[level.comparison_vector_value] = \
-                    math.log2(sampled / net)
+                gained.setdefault(comparison.output_column_name, {})[level.comparison_vector_value] = bits
     return gained
 
 
