@@ -302,7 +302,7 @@ class Evaluation(_Strict):
 
 class DuckDBOptions(_Strict):
     memory_limit: str | None = Field(
-        None, description="e.g. '8GB'; a sixth of the machine's memory when absent (DuckDB spills the rest).")
+        None, description="e.g. '8GB'; two fifths of the machine's memory when absent (DuckDB spills the rest).")
     threads: int | None = Field(None, gt=0)
     temp_directory: str | None = Field(
         None, description="Spill folder; scv-spill in the system's temporary folder when absent.")
