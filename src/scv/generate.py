@@ -1299,12 +1299,14 @@ def _by_template(
 
 
 def _repeat_occurrence(values: pa.Array) -> np.ndarray:
-    """True for the second and later occurrence of each value."""
-    codes = values.dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    order = np.argsort(codes, kind="stable")
-    repeat = np.zeros(len(codes), dtype=bool)
-    repeat[order[1:]] = codes[order][1:] == codes[order][:-1]
-    return repeat
+    """True for the second and later occurrence of each value. Dictionary codes are given
+    in order of first appearance, so a row repeats a value when its code is no higher
+    than every code before it: one pass, where sorting the codes took 2 s at 10M records."""
+    codes = values.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(codes) == 0:
+        return np.zeros(0, dtype=bool)
+    highest_before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
+    return codes <= highest_before
 
 
 def _weights(weighted: Sequence[tuple]) -> np.ndarray:
