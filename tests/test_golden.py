@@ -364,9 +364,9 @@ def test_a_flag_that_does_not_run_names_its_key(tmp_path):
 
 
 def test_many_customers_survive_in_parts_with_the_same_golden_records(fake_1000, monkeypatch):
-    """Past RECORDS_PER_PART records, survivorship aggregates the customers part by part
-    (DuckDB cannot spill the aggregate of millions of customers); the parts add up to
-    the same gold."""
+    """Past RECORDS_PER_GB records of customers of several records a GB of DuckDB's memory
+    limit, survivorship aggregates those customers part by part (DuckDB cannot spill the
+    aggregate of millions of customers); the parts add up to the same gold."""
     from scv import golden as golden_stage
 
     def gold(config):
@@ -380,7 +380,11 @@ def test_many_customers_survive_in_parts_with_the_same_golden_records(fake_1000,
     in_parts_config = fake_1000.parent / "parts" / "scv.yaml"
     in_parts_config.parent.mkdir()
     in_parts_config.write_text(fake_1000.read_text())
-    monkeypatch.setattr(golden_stage, "RECORDS_PER_PART", 300)  # four parts
+    limit = Project.load(in_parts_config).engine().memory_limit_bytes()
+    monkeypatch.setattr(golden_stage, "RECORDS_PER_GB", 150 / (limit / 1e9))  # 150 records a part
+    counted, parts = golden_stage.survivorship_parts, []
+    monkeypatch.setattr(golden_stage, "survivorship_parts", lambda run: parts.append(counted(run)) or parts[-1])
     in_parts = gold(in_parts_config)
+    assert parts[0] > 2
     assert whole["customers"].num_rows > 200
     assert all(in_parts[name].equals(whole[name]) for name in whole)

@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 MATCH_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in ("created_at", "updated_at"))
 LINEAGE = "customer_lineage"
 LINEAGE_TABLE = f"gold/{LINEAGE}"
-RECORDS_PER_PART = 2_000_000  # survivorship aggregates the customers of this many records at once
+# Survivorship folds the customers of several records part by part, at most this many of
+# their records a GB of the engine's memory limit: DuckDB cannot spill the text a min_by
+# holds. At 10M records 6.5 million such records (2.8 million customers) fold in one part
+# within 9 GB, in 57 s against 76 s in five parts written and copied into one table.
+RECORDS_PER_GB = 1_000_000
 
 
 def rank_records(run: Run) -> None:
@@ -102,6 +106,16 @@ def check_sql_rules(run: Run) -> None:
                 check_sql(engine, f"{where}.{field}", rule.sql, "ranked_records", aggregate=True)
 
 
+def survivorship_parts(run: Run) -> int:
+    """How many parts survivorship folds the customers of several records in (one on an
+    engine that spills any aggregate); a customer of one record is not folded."""
+    limit = run.engine.memory_limit_bytes()
+    if limit is None:
+        return 1
+    [(folded,)] = run.engine.rows("select count(*) from record_ranks where _cluster_size > 1")
+    return max(1, math.ceil(folded / (limit / 1e9 * RECORDS_PER_GB)))
+
+
 def golden(run: Run) -> None:
     load_previous_assignment(run)
     assign_customer_ids(run)
@@ -111,7 +125,7 @@ def golden(run: Run) -> None:
     planned = views(run)
     engine, q = run.engine, run.engine.dialect.quote
     flags = run.config.golden.flags
-    parts = math.ceil(engine.count("ranked_records") / RECORDS_PER_PART)
+    parts = survivorship_parts(run)
     chosen = " union all ".join(survive(engine, view, "ranked_records", flags, parts) for view in planned)
     # a row per customer and field (13 million at 1M records), read once, by publish_gold;
     # a record key is '<source>:<source_record_id>' (a source name holds no colon), so the

@@ -132,5 +132,10 @@ class Engine(ABC):
     def count(self, name: str) -> int:
         return self.rows(f"select count(*) from {self.dialect.quote(name)}")[0][0]
 
+    def memory_limit_bytes(self) -> int | None:
+        """What a query may hold before the engine spills, for work it must cut into parts
+        itself; None for an engine that spills whatever a query holds (Spark)."""
+        return None
+
     def close(self) -> None:
         pass

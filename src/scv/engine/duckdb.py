@@ -165,6 +165,11 @@ class DuckDBEngine(Engine):
         lakehouse.commit_files(table, [(file, stat.st_size, int(stat.st_mtime * 1000), rows)],
                                pq.read_schema(folder / file), run_id, mode)
 
+    def memory_limit_bytes(self):
+        [(setting,)] = self.con.execute("select current_setting('memory_limit')").fetchall()  # '8.3 GiB'
+        number, unit = setting.split()
+        return int(float(number) * 1024 ** ("bytes KiB MiB GiB TiB PiB".split().index(unit)))
+
     def drop(self, name):
         views = self.con.execute("select 1 from duckdb_views() where view_name = ?", [name]).fetchall()
         self.con.execute(f"drop {'view' if views else 'table'} if exists {self.dialect.quote(name)}")
