@@ -380,7 +380,9 @@ def test_many_customers_survive_in_parts_with_the_same_golden_records(fake_1000,
     in_parts_config = fake_1000.parent / "parts" / "scv.yaml"
     in_parts_config.parent.mkdir()
     in_parts_config.write_text(fake_1000.read_text())
-    limit = Project.load(in_parts_config).engine().memory_limit_bytes()
+    engine = Project.load(in_parts_config).engine()
+    limit = engine.memory_limit_bytes()
+    engine.close()
     monkeypatch.setattr(golden_stage, "RECORDS_PER_GB", 150 / (limit / 1e9))  # 150 records a part
     counted, parts = golden_stage.survivorship_parts, []
     monkeypatch.setattr(golden_stage, "survivorship_parts", lambda run: parts.append(counted(run)) or parts[-1])
