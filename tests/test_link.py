@@ -114,15 +114,36 @@ def test_pairs_scored_in_chunks_are_the_pairs_scored_at_once(fake_1000, monkeypa
     assert in_parts == at_once and len(at_once) > 1000
 
 
-def test_blocking_counts_past_the_limit_come_from_a_sample_of_the_records(fake_1000, monkeypatch):
-    """Only the report shows them: past EXACT_COUNT_LIMIT pairs they are counted on the
-    share of records that holds about SAMPLED_COUNT_PAIRS pairs, and scaled up."""
+def test_blocking_counts_are_what_each_rule_added_to_the_pairs_scored(fake_1000):
+    """Counted on the blocked pairs Splink scored: Splink's own exact count of each rule's
+    comparisons beyond the rules before it, adding up to every pair scored."""
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    project, facts = run_with_facts(fake_1000)
+    engine = project.engine()
+    engine.load("silver_records", project.lakehouse, "silver/records")
+    try:
+        records = link.register_input(engine)
+        counted = count_comparisons_from_blocking_rules(
+            records, blocking_rules=[r["rule"] for r in facts["blocking_rules"]], link_type="dedupe_only",
+            unique_id_column_name="record_key", source_dataset_column_name="source", record_sample_proportion=1.0)
+    finally:
+        engine.close()
+    assert facts["blocking_count_sample"] == 1.0
+    assert [r["comparisons"] for r in facts["blocking_rules"]] == [c["marginal_comparison_count"] for c in counted]
+    assert sum(r["comparisons"] for r in facts["blocking_rules"]) > 1000
+
+
+def test_blocking_counts_of_pairs_scored_in_parts_past_the_limit_come_from_a_sample(fake_1000, monkeypatch):
+    """Only the report shows them: when the pairs are scored in parts, past
+    EXACT_COUNT_LIMIT pairs they are counted on the share of records that holds about
+    SAMPLED_COUNT_PAIRS pairs, and scaled up."""
     _, exact = run_with_facts(fake_1000)
+    monkeypatch.setattr(link, "PAIRS_PER_CHUNK", exact["pairs_to_score"] // 3)
     monkeypatch.setattr(blocking, "EXACT_COUNT_LIMIT", 1000)
     monkeypatch.setattr(blocking, "SAMPLED_COUNT_PAIRS", exact["pairs_to_score"] / 4)
     _, sampled = run_with_facts(copy_of(fake_1000, "sampled"))
-    assert exact.get("blocking_count_sample", 1.0) == 1.0
-    assert sampled["blocking_count_sample"] == pytest.approx(0.5)
+    assert sampled["prediction_parts"] > 1 and sampled["blocking_count_sample"] == pytest.approx(0.5)
     total = sum(r["comparisons"] for r in exact["blocking_rules"])
     estimate = sum(r["comparisons"] for r in sampled["blocking_rules"])
     assert [r["rule"] for r in sampled["blocking_rules"]] == [r["rule"] for r in exact["blocking_rules"]]

@@ -64,6 +64,7 @@ def test_email(engine, raw, clean):
     ("b.o.b.smith@gmail.com", "bobsmith@gmail.com"),
     ("bob.smith+shop@example.com", "bob.smith@example.com"),
     ("+tag@example.com", None),
+    ("..+tag@gmail.com", None),
     (None, None),
 ])
 def test_email_key(engine, address, key):

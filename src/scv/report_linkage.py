@@ -232,7 +232,8 @@ def _blocking(facts: dict, records: int | None) -> str:
         sample = facts.get("blocking_count_sample", 1.0)
         if sample < 1:
             parts.append(f'<p class="muted">Comparisons estimated from a sample of {_pct(sample)} of the records '
-                         f'(exact below {EXACT_COUNT_LIMIT:,.0f} pairs).</p>')
+                         f'(pairs scored in parts are counted exactly below {EXACT_COUNT_LIMIT:,.0f}, '
+                         'pairs scored at once always).</p>')
         parts.append(_budget(total, records, facts.get("budget_per_record")))
         if facts.get("pairs_to_score") is not None:
             scored_in = facts.get("prediction_parts", 1)

@@ -73,12 +73,12 @@ def _local_part(e: str) -> str:
 
 def email_key(d: Dialect, e: str) -> str:
     """A standardised address as its mailbox: +tags dropped, and the dots too where the
-    provider ignores them ('Bob.Smith+shop@googlemail.com' -> 'bobsmith@gmail.com')."""
+    provider ignores them ('Bob.Smith+shop@googlemail.com' -> 'bobsmith@gmail.com');
+    NULL when nothing is left of the local part. `||` is NULL when a part is."""
     local, domain = _local_part(e), f"split_part({e}, '@', 2)"
     dotless = f"{domain} in ({', '.join(d.literal(x) for x in DOTLESS_DOMAINS)})"
-    local = f"case when {dotless} then replace({local}, '.', '') else {local} end"
-    domain = f"case when {dotless} then {d.literal(DOTLESS_DOMAINS[0])} else {domain} end"
-    return f"case when {e} is not null and {local} <> '' then concat({local}, '@', {domain}) end"
+    return (f"case when {dotless} then nullif(replace({local}, '.', ''), '') || {d.literal('@' + DOTLESS_DOMAINS[0])} "
+            f"else nullif({local}, '') || '@' || {domain} end")
 
 
 def email_role(d: Dialect, e: str) -> str:
