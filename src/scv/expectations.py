@@ -269,6 +269,10 @@ def unexpected_sql(e: Expectation, d, date_formats: list[str]) -> str:
         return f"({c} is not null and {'not ' if outside else ''}{member})"
     if e.type == "expect_column_values_to_be_between":
         value, literal = _value_for_bounds(d, c, k, date_formats)
+        if k.get("min_value") is not None and k.get("max_value") is not None and not (
+                k.get("strict_min") or k.get("strict_max")):  # the reading (a date's is long) once
+            return (f"({c} is not null and coalesce(not ({value} between {literal(k['min_value'])} "
+                    f"and {literal(k['max_value'])}), true))")
         return f"({c} is not null and ({value} is null or {_bounds(value, literal, k)}))"
     if e.type == "expect_column_value_lengths_to_be_between":
         return f"({c} is not null and ({_bounds(f'length({text})', lambda v: str(int(v)), k)}))"

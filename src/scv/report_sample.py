@@ -57,7 +57,9 @@ def in_band(probability: pa.ChunkedArray, low: float, high: float) -> pa.Chunked
 
 def sample_pairs(lake: Lakehouse, probability: pa.ChunkedArray, model: dict) -> Sample:
     """PER_BAND pairs of each band, scored again with `model` where it can be."""
-    picked = [(low, high, _pick(lake, probability, low, high)) for low, high in BANDS]
+    ranked = [(low, high, *_ranks(probability, low, high)) for low, high in BANDS]
+    found = _pairs_at(lake, {value for *_, wanted in ranked for value in wanted})
+    picked = [(low, high, (n, _first_at(found, wanted))) for low, high, n, wanted in ranked]
     rows = [r for _, _, band in picked for r in band[1]]
     scored, note, viewer = {}, None, None
     if rows and model.get("sql_dialect") != "duckdb":
@@ -74,24 +76,30 @@ def sample_pairs(lake: Lakehouse, probability: pa.ChunkedArray, model: dict) -> 
     return Sample(bands, bool(scored), note, viewer)
 
 
-def _pick(lake: Lakehouse, probability: pa.ChunkedArray, low: float, high: float) -> tuple[int, list[dict]]:
-    """The band's size and its pairs at evenly spaced ranks (by probability, then keys).
-
-    Only the picked probabilities are read back with their keys, so a band of millions
-    of pairs is never sorted with its keys in memory.
-    """
+def _ranks(probability: pa.ChunkedArray, low: float, high: float) -> tuple[int, list[float]]:
+    """The band's size and the probabilities at its evenly spaced ranks."""
     band = probability.filter(in_band(probability, low, high))
     band = band.take(pc.sort_indices(band))
-    if not len(band):
-        return 0, []
-    wanted = [band[int((j + 0.5) * len(band) / PER_BAND)].as_py() for j in range(min(PER_BAND, len(band)))]
-    found = lake.read("silver/pairs").to_table(filter=ds.field("match_probability").isin(set(wanted)))
-    found = found.sort_by([("match_probability", "ascending"), ("record_key_l", "ascending"),
-                           ("record_key_r", "ascending")]).to_pylist()
+    return len(band), [band[int((j + 0.5) * len(band) / PER_BAND)].as_py() for j in range(min(PER_BAND, len(band)))]
+
+
+def _pairs_at(lake: Lakehouse, values: set[float]) -> pa.Table | None:
+    """The pairs of silver/pairs at these probabilities, by probability then keys: only
+    they are read back with their keys, so a band of millions is never sorted in memory."""
+    if not values:
+        return None
+    found = lake.read("silver/pairs").to_table(filter=ds.field("match_probability").isin(values))
+    return found.sort_by([("match_probability", "ascending"), ("record_key_l", "ascending"),
+                          ("record_key_r", "ascending")])
+
+
+def _first_at(found: pa.Table | None, wanted: list[float]) -> list[dict]:
+    """For each wanted probability, as many of the first pairs at it as it was wanted."""
     rows = []
     for value in sorted(set(wanted)):
-        rows += [r for r in found if r["match_probability"] == value][:wanted.count(value)]
-    return len(band), rows
+        same = found.filter(pc.equal(found["match_probability"], value))
+        rows += same.slice(0, wanted.count(value)).to_pylist()
+    return rows
 
 
 def _score(lake: Lakehouse, model: dict, rows: list[dict]) -> tuple[dict, str]:

@@ -54,8 +54,8 @@ def text(d: Dialect, e: str) -> str:
     """Unicode-normalised, case-folded text with punctuation and repeated spaces removed."""
     e = f"lower({d.unicode_normalise(f'cast({e} as string)')})"
     e = d.regex_replace_all(e, r"['’`]", "")
-    e = d.regex_replace_all(e, r"[\p{P}\p{S}]", " ")
-    e = d.regex_replace_all(e, r"[\s\p{Z}]+", " ")  # RE2's \s is ASCII only: no-break spaces too
+    # a run of punctuation, symbols and spaces is one space (RE2's \s is ASCII only: \p{Z} too)
+    e = d.regex_replace_all(e, r"[\p{P}\p{S}\s\p{Z}]+", " ")
     return f"nullif(trim({e}), '')"
 
 
