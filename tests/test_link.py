@@ -148,3 +148,25 @@ def test_blocking_counts_of_pairs_scored_in_parts_past_the_limit_come_from_a_sam
     estimate = sum(r["comparisons"] for r in sampled["blocking_rules"])
     assert [r["rule"] for r in sampled["blocking_rules"]] == [r["rule"] for r in exact["blocking_rules"]]
     assert estimate != total and abs(estimate - total) < 0.25 * total
+
+
+def test_linking_on_record_numbers_finds_what_linking_on_record_keys_finds(fake_1000, monkeypatch):
+    """A full run on DuckDB has Splink join records on numbers in key order (scv.link.key_by);
+    its u sample still hashes the keys: the same pairs, weights and clusters as keys give."""
+    from scv.engine.base import Dialect
+    from scv.engine.duckdb import DuckDBDialect
+
+    def outcome(config):
+        project, facts = run_with_facts(config)
+        pairs = {(p["record_key_l"], p["record_key_r"]): p["match_weight"]
+                 for p in project.lakehouse.read_table("silver/pairs").to_pylist()}
+        xref = {r["record_key"]: r["customer_id"] for r in project.lakehouse.read_table("gold/customer_xref").to_pylist()}
+        return pairs, xref, facts["prior"]
+
+    fake_1000.write_text(fake_1000.read_text() + "linkage:\n  max_pairs_for_u: 20000\n")  # u from a sample
+    numbered = outcome(fake_1000)
+    monkeypatch.setattr(DuckDBDialect, "record_number", Dialect.record_number)  # the key itself
+    keyed = outcome(copy_of(fake_1000, "keyed"))
+    assert numbered[0].keys() == keyed[0].keys() and len(keyed[0]) > 1000
+    assert all(numbered[0][k] == pytest.approx(w, abs=1e-9) for k, w in keyed[0].items())
+    assert numbered[1] == keyed[1] and numbered[2] == pytest.approx(keyed[2], rel=1e-12)

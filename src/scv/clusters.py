@@ -40,15 +40,26 @@ def cluster(run: Run, linker, predictions, threshold_weight: float) -> None:
         found = linker.clustering.cluster_using_single_best_links(
             predictions, duplicate_free_datasets=deduplicated, threshold_match_weight=threshold_weight)
     else:
-        # Splink's own function on the record keys alone: the linker's method joins every
+        # Splink's own function on the records' ids alone: the linker's method joins every
         # input column back onto the clusters, which nothing here reads
         api = run.engine.splink_api()
-        run.engine.view("cluster_nodes", "select record_key from silver_records")
+        run.engine.view("cluster_nodes", f"select {record_id_column(linker)} from link_inputs")
         found = cluster_pairwise_predictions_at_threshold(
-            api.register("cluster_nodes"), predictions, api, "record_key", threshold_match_weight=threshold_weight)
-    run.engine.create("clusters", "select record_key, cast(cluster_id as string) as cluster_id "
-                                  f"from {found.physical_name}")
+            api.register("cluster_nodes"), predictions, api, record_id_column(linker),
+            threshold_match_weight=threshold_weight)
+    key = record_id_column(linker)
+    if key == "record_key":
+        run.engine.create("clusters", "select record_key, cast(cluster_id as string) as cluster_id "
+                                      f"from {found.physical_name}")
+    else:  # numbered records: a cluster is named by its first record key, as Splink names it by keys
+        run.engine.create("clusters", f"""select k.record_key, min(k.record_key) over (partition by f.cluster_id)
+            as cluster_id from {found.physical_name} f join link_inputs k on k.{key} = f.{key}""")
     run.engine.drop("cluster_nodes")
+
+
+def record_id_column(linker) -> str:
+    """The column of its input Splink joins the records on (`scv.link.key_by`)."""
+    return linker._settings_obj.column_info_settings.unique_id_column_name
 
 
 def review(run: Run, threshold_weight: float) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from dataclasses import replace
 from itertools import combinations
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,8 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator
 
 from scv import blocking
-from scv.clusters import cluster, recommend_threshold, review
+from scv.clusters import cluster, recommend_threshold, record_id_column, review
+from scv.engine.splink_sampling import LINK_ID
 from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
 from scv.standardise import silver_columns
@@ -169,9 +171,14 @@ def attribute_comparisons(kinds: dict[str, str]) -> list:
             for name, kind in kinds.items()]
 
 
-def link_input_sql(d: Dialect, attributes: list[str] = ()) -> str:
-    """Silver records with the columns the model compares."""
+def link_input_sql(d: Dialect, attributes: list[str] = (), numbered: bool = False) -> str:
+    """Silver records with the columns the model compares; `numbered`: with LINK_ID too."""
     extra = "".join(f", {d.quote(a)}" for a in attributes)
+    source = "silver_records"
+    if numbered:  # numbered over the keys alone: a window over the whole records costs four times more
+        extra += f", {LINK_ID}"
+        source = f"""silver_records join (select record_key as _numbered_key, {d.record_number('record_key')}
+                                          as {LINK_ID} from silver_records) n on n._numbered_key = record_key"""
     # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
     # address (info@) says nothing about the person. E.164 ends in the national number.
     # A postcode is compared as its letters and digits, valid for the country or not.
@@ -180,7 +187,7 @@ def link_input_sql(d: Dialect, attributes: list[str] = ()) -> str:
                       case when not email_role then email_key end as email,
                       substr(phone, -10) as phone_key,
                       postcode_key as postcode, house_number, address_line_1, city, gender{extra}
-               from silver_records"""
+               from {source}"""
 
 
 SILVER_COLUMN = {"phone_key": "phone", "postcode": "postcode_key"}  # link field -> silver column
@@ -233,13 +240,40 @@ def release_splink_tables(engine: Engine) -> None:
     api._intermediate_table_cache.invalidate_cache()
 
 
-def register_input(engine: Engine, *, view: bool = False):
+def register_input(engine: Engine, *, view: bool = False, numbered: bool = False):
     """Every record of engine table silver_records as Splink's one input (engine table
     link_inputs): how linkage, `scv explain` and the report's pair sample all present the
     records to a model. Scoring a few pairs reads the input little (its term frequencies,
-    the pairs' records): `view` spares copying it."""
-    (engine.view if view else engine.create)("link_inputs", link_input_sql(engine.dialect, attribute_columns(engine)))
+    the pairs' records): `view` spares copying it. A full run scores on record numbers
+    (`numbered`, `key_by`)."""
+    sql = link_input_sql(engine.dialect, attribute_columns(engine), numbered)
+    (engine.view if view else engine.create)("link_inputs", sql)
     return engine.splink_api().register("link_inputs")
+
+
+def key_by(linker: Linker, column: str) -> None:
+    """Splink joins the records on `column` of its input from here on. A full run links
+    on the records' numbers (LINK_ID): on one machine numbers join faster than text keys.
+    Splink's samples still hash the keys (`scv.engine.splink_sampling`), so training
+    draws the records it always drew, and pairs and clusters are named by the keys as
+    before (`with_record_keys`, `scv.clusters.cluster`)."""
+    settings = linker._settings_obj
+    settings.column_info_settings = replace(settings.column_info_settings, unique_id_column_name=column)
+    for comparison in settings.comparisons:
+        comparison.column_info_settings = settings.column_info_settings
+
+
+def with_record_keys(linker: Linker, predictions: str) -> str:
+    """SQL: Splink's predictions with record_key_l and record_key_r, looked up in
+    link_inputs when Splink joined the records on their numbers, the lower key on the
+    left as blocking on the keys orders a pair."""
+    key = record_id_column(linker)
+    if key == "record_key":
+        return predictions
+    return f"""(select least(kl.record_key, kr.record_key) as record_key_l,
+                      greatest(kl.record_key, kr.record_key) as record_key_r, p.*
+               from {predictions} p join link_inputs kl on kl.{key} = p.{key}_l
+                                    join link_inputs kr on kr.{key} = p.{key}_r)"""
 
 
 def link_type(run: Run) -> str:
@@ -257,7 +291,7 @@ def new_linker(records, settings) -> Linker:
 
 def _link_with_splink(run: Run, total: int) -> None:
     fields = present_fields(run)
-    records = register_input(run.engine)
+    records = register_input(run.engine, numbered=True)
     attributes = attribute_kinds(run, sorted(fields - set(LINK_FIELDS) - {"house_number"}))
     identifiers = [name for name, kind in attributes.items() if kind == "identifier"]
     rules = blocking.choose(run, fields, total, identifiers)
@@ -289,6 +323,7 @@ def _link_with_splink(run: Run, total: int) -> None:
     cluster(run, linker, predictions, weight(threshold) - shift)
     linked = f"(select * from pairs where match_probability >= {threshold!r})"
     run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, used, linked)
+    key_by(linker, "record_key")  # the saved model reads any records by their keys
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
 
 
@@ -298,6 +333,8 @@ def _score(run: Run, records, given, fields: set[str], total: int):
     is Splink's plus the returned shift."""
     with blamed(given.origin):  # a reused model trains nothing; a given prior stands
         linker = new_linker(records, given.settings)
+        if linker._settings_obj._link_type == "dedupe_only":  # link_and_dedupe joins source and id as text
+            key_by(linker, LINK_ID)
         if not given.reused:
             train(linker, fields, run, total)
         given.hold_prior(linker)
@@ -318,7 +355,7 @@ def _score(run: Run, records, given, fields: set[str], total: int):
         "pairs",
         f"""select record_key_l, record_key_r, match_weight + {shift!r} as match_weight,
                    1 / (1 + pow(2, -(match_weight + {shift!r}))) as match_probability
-            from {predictions.physical_name}
+            from {with_record_keys(linker, predictions.physical_name)} p
             where match_weight + {shift!r} >= {weight(PAIRS_FLOOR)!r}""",
     )
     return linker, predictions, shift, clustering_threshold(run)
@@ -348,6 +385,7 @@ def raise_weights(engine: Engine, linker: Linker, predictions: str, gained: dict
     nothing else moves, so only the changed comparisons are evaluated again, not every
     comparison as scoring the pairs anew would (2 s of linkage at 1M records)."""
     changed = [c for c in linker._settings_obj.comparisons if c.output_column_name in gained]
+    key = record_id_column(linker)
     inputs = {col.name: col for c in changed for col in c._input_columns_used_by_case_statement}.values()
     sides = ", ".join(f"{col.l_name_as_l}, {col.r_name_as_r}" for col in inputs)
     raised = " + ".join(
@@ -361,8 +399,8 @@ def raise_weights(engine: Engine, linker: Linker, predictions: str, gained: dict
                1 / (1 + pow(2, -(p.match_weight + {raised}))) as match_probability
         from (select p.*, {', '.join(c._case_statement for c in changed)}
               from (select p.*, {sides} from {predictions} p
-                    join link_inputs l on l.record_key = p.record_key_l
-                    join link_inputs r on r.record_key = p.record_key_r) p) p""")
+                    join link_inputs l on l.{key} = p.{key}_l
+                    join link_inputs r on r.{key} = p.{key}_r) p) p""")
     return engine.splink_api().register("pairs_net_of_matches")
 
 

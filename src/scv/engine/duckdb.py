@@ -16,6 +16,9 @@ from scv.errors import ScvError
 
 
 class DuckDBDialect(Dialect):
+    def record_number(self, key):
+        return f"row_number() over (order by {key})"
+
     def regex_replace_all(self, expr, pattern, replacement):
         return f"regexp_replace({expr}, {self.literal(pattern)}, {self.literal(replacement)}, 'g')"
 

@@ -11,15 +11,23 @@ from __future__ import annotations
 
 from splink.internals.dialects import DuckDBDialect, SparkDialect
 
+LINK_ID = "_link_id"  # a full run's record number in link_inputs; no attribute starts with _
+
+
+def by_record_key(col_expression: str) -> str:
+    """The id expression with the record's number read as its key: which records a
+    sample holds does not depend on how they are numbered (`scv.link.key_by`)."""
+    return col_expression.replace(f'"{LINK_ID}"', '"record_key"').replace(f"`{LINK_ID}`", "`record_key`")
+
 
 class DuckDBSameSample(DuckDBDialect):
     def hash_function_expression(self, col_expression: str) -> str:
-        return f"cast(('0x' || substr(md5(cast({col_expression} as varchar)), 1, 15)) as bigint)"
+        return f"cast(('0x' || substr(md5(cast({by_record_key(col_expression)} as varchar)), 1, 15)) as bigint)"
 
 
 class SparkSameSample(SparkDialect):
     def hash_function_expression(self, col_expression: str) -> str:
-        return f"cast(conv(substr(md5(cast({col_expression} as string)), 1, 15), 16, 10) as bigint)"
+        return f"cast(conv(substr(md5(cast({by_record_key(col_expression)} as string)), 1, 15), 16, 10) as bigint)"
 
 
 def use_engine_neutral_hash(api) -> None:
