@@ -84,6 +84,23 @@ def test_quarantine_severity_holds_rows_back_with_the_failed_expectations(tmp_pa
     assert "c2" not in silver and "c5" not in silver and run.silver == 4
 
 
+def test_compound_uniqueness_counts_a_missing_part_as_a_value_and_ignores_rows_missing_all(tmp_path):
+    """As GX: rows sharing (email, country) are duplicates, a missing country counting as a
+    value; a row with neither is not measured. c6's two rows share both."""
+    files = {"crm.csv": CRM + "c8,Ann,Lee,lee@example.com,1960-03-03,07700 900444,\n"
+                              "c9,Bo,Lee,lee@example.com,1961-03-03,07700 900445,\n"
+                              "c10,Cy,Ng,,1962-03-03,07700 900446,\nc11,Di,Ng,,1963-03-03,07700 900447,\n"}
+    project = project_with(tmp_path, """\
+        validation:
+          expectations:
+            - type: expect_compound_columns_to_be_unique
+              kwargs: {column_list: [email, country]}
+              severity: quarantine""", files)
+    project.run()
+    held = {r["_record_id"] for r in project.lakehouse.read_table("quarantine/crm").to_pylist()}
+    assert held == {"c6", "c8", "c9"}
+
+
 def test_error_severity_stops_the_run_before_silver_and_names_the_observed_value(tmp_path):
     project = project_with(tmp_path, """\
         validation:

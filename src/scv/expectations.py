@@ -283,12 +283,18 @@ def unexpected_sql(e: Expectation, d, date_formats: list[str]) -> str:
     raise AssertionError(e.type)
 
 
-def duplicate_count_sql(e: Expectation, d, kept: str = "true") -> str:
-    """Window column `_dup_<key>`: how many kept rows share this row's value(s); null if none given."""
+def duplicates_sql(e: Expectation, d, rows_sql: str, kept: str = "true") -> tuple[str, str]:
+    """(column, join): `_dup_<key>`, how many kept rows share this row's value(s) where
+    more than one does (else NULL), from a group-by joined to the rows as `s`: a window
+    over the rows would carry every column of the source through its sort."""
     cols = [d.quote(c) for c in e.columns]
     present = " or ".join(f"{c} is not null" for c in cols)
-    return (f"case when {present} then sum(case when {kept} then 1 else 0 end) "
-            f"over (partition by {', '.join(cols)}) end as _dup_{e.key}")
+    shared = f"sum(case when {kept} then 1 else 0 end)"
+    alias = f"dup_{e.key}"
+    on = " and ".join(f"s.{c} is not distinct from {alias}.{c}" for c in cols)
+    return (f"{alias}.n as _dup_{e.key}",
+            f"left join (select {', '.join(cols)}, {shared} as n from ({rows_sql}) r where {present} "
+            f"group by {', '.join(cols)} having {shared} > 1) {alias} on {on}")
 
 
 def denominator_sql(e: Expectation, d) -> str:

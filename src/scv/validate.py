@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from scv.errors import ScvError
 from scv.expectations import (
-    Expectation, check_columns, denominator_sql, duplicate_count_sql, metric_sql, source_suite,
+    Expectation, check_columns, denominator_sql, duplicates_sql, metric_sql, source_suite,
     table_success, unexpected_sql,
 )
 from scv.ingest import rejects_table
@@ -103,7 +103,9 @@ def evaluate(run: Run, label: str, checked: str, rows_sql: str, suite: list[Expe
     formats = run.config.standardise.date_formats
     rows = [e for e in suite if e.row_level]
     quarantining = [e for e in rows if e.severity == "quarantine"]
-    windows = "".join(f", {duplicate_count_sql(e, d, kept)}" for e in rows if "unique" in e.type)
+    duplicates = [duplicates_sql(e, d, rows_sql, kept) for e in rows if "unique" in e.type]
+    counts = "".join(f", {column}" for column, _ in duplicates)
+    joins = " ".join(join for _, join in duplicates)
     flags = "".join(f", coalesce({unexpected_sql(e, d, formats)}, false) as _fail_{e.key}" for e in rows)
     hold = f"{kept} and not ({released})" if released else kept
 
@@ -116,7 +118,7 @@ def evaluate(run: Run, label: str, checked: str, rows_sql: str, suite: list[Expe
     labels = held([f"case when _fail_{e.key} then {lit(e.label())} end" for e in quarantining])
     run.engine.create(
         checked,
-        f"""with counted as (select *{windows} from ({rows_sql}) s),
+        f"""with counted as (select s.*{counts} from ({rows_sql}) s {joins}),
                  flagged as (select *{flags} from counted)
             select *, {reasons} as _reason, {labels} as _failed_expectations from flagged""",
     )
