@@ -152,7 +152,7 @@ def test_blocking_counts_of_pairs_scored_in_parts_past_the_limit_come_from_a_sam
 
 def test_linking_on_record_numbers_finds_what_linking_on_record_keys_finds(fake_1000, monkeypatch):
     """A full run on DuckDB has Splink join records on numbers in key order (scv.link.key_by);
-    its u sample still hashes the keys: the same pairs, weights and clusters as keys give."""
+    its samples still hash the keys: the same pairs, weights and clusters as keys give."""
     from scv.engine.base import Dialect
     from scv.engine.duckdb import DuckDBDialect
 

@@ -30,6 +30,17 @@ class SparkSameSample(SparkDialect):
         return f"cast(conv(substr(md5(cast({by_record_key(col_expression)} as string)), 1, 15), 16, 10) as bigint)"
 
 
+def _hashing_the_key(hash_function_expression):
+    def hashed(self, col_expression: str) -> str:
+        return hash_function_expression(self, by_record_key(col_expression))
+    return hashed
+
+
+# EM draws its sample through the blocking rule's own dialect (Splink's DuckDB one, not
+# the API's): it too hashes the record key, as it did before records were numbered.
+DuckDBDialect.hash_function_expression = _hashing_the_key(DuckDBDialect.hash_function_expression)
+
+
 def use_engine_neutral_hash(api) -> None:
     """Swap the database API's Splink dialect for one with the shared hash."""
     neutral = {"duckdb": DuckDBSameSample, "spark": SparkSameSample}[api.sql_dialect.sql_dialect_str]
