@@ -165,7 +165,7 @@ def test_linking_on_record_numbers_finds_what_linking_on_record_keys_finds(fake_
 
     fake_1000.write_text(fake_1000.read_text() + "linkage:\n  max_pairs_for_u: 20000\n")  # u from a sample
     numbered = outcome(fake_1000)
-    monkeypatch.setattr(DuckDBDialect, "record_number", Dialect.record_number)  # the key itself
+    monkeypatch.setattr(DuckDBDialect, "record_number", Dialect.record_number)  # no numbers: the keys
     keyed = outcome(copy_of(fake_1000, "keyed"))
     assert numbered[0].keys() == keyed[0].keys() and len(keyed[0]) > 1000
     assert all(numbered[0][k] == pytest.approx(w, abs=1e-9) for k, w in keyed[0].items())

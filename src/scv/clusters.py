@@ -36,6 +36,7 @@ def cluster(run: Run, linker, predictions, threshold_weight: float) -> None:
     weights `threshold_weight` is on): connected components at the threshold or, when a
     source is deduplicated, Splink's single best links, so no cluster holds two of its records."""
     deduplicated = sorted(name for name, source in run.config.sources.items() if source.deduplicated)
+    key = record_id_column(linker)
     if deduplicated:
         found = linker.clustering.cluster_using_single_best_links(
             predictions, duplicate_free_datasets=deduplicated, threshold_match_weight=threshold_weight)
@@ -43,11 +44,9 @@ def cluster(run: Run, linker, predictions, threshold_weight: float) -> None:
         # Splink's own function on the records' ids alone: the linker's method joins every
         # input column back onto the clusters, which nothing here reads
         api = run.engine.splink_api()
-        run.engine.view("cluster_nodes", f"select {record_id_column(linker)} from link_inputs")
+        run.engine.view("cluster_nodes", f"select {key} from link_inputs")
         found = cluster_pairwise_predictions_at_threshold(
-            api.register("cluster_nodes"), predictions, api, record_id_column(linker),
-            threshold_match_weight=threshold_weight)
-    key = record_id_column(linker)
+            api.register("cluster_nodes"), predictions, api, key, threshold_match_weight=threshold_weight)
     if key == "record_key":
         run.engine.create("clusters", "select record_key, cast(cluster_id as string) as cluster_id "
                                       f"from {found.physical_name}")

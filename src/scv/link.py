@@ -172,13 +172,15 @@ def attribute_comparisons(kinds: dict[str, str]) -> list:
 
 
 def link_input_sql(d: Dialect, attributes: list[str] = (), numbered: bool = False) -> str:
-    """Silver records with the columns the model compares; `numbered`: with LINK_ID too."""
+    """Silver records with the columns the model compares; `numbered`: with LINK_ID too,
+    where the engine numbers records (`Dialect.record_number`)."""
     extra = "".join(f", {d.quote(a)}" for a in attributes)
     source = "silver_records"
-    if numbered:  # numbered over the keys alone: a window over the whole records costs four times more
+    number = d.record_number("record_key") if numbered else None
+    if number:  # numbered over the keys alone: a window over the whole records costs four times more
         extra += f", {LINK_ID}"
-        source = f"""silver_records join (select record_key as _numbered_key, {d.record_number('record_key')}
-                                          as {LINK_ID} from silver_records) n on n._numbered_key = record_key"""
+        source = f"""silver_records join (select record_key as _numbered_key, {number} as {LINK_ID}
+                                          from silver_records) n on n._numbered_key = record_key"""
     # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
     # address (info@) says nothing about the person. E.164 ends in the national number.
     # A postcode is compared as its letters and digits, valid for the country or not.
@@ -265,13 +267,12 @@ def key_by(linker: Linker, column: str) -> None:
 
 def with_record_keys(linker: Linker, predictions: str) -> str:
     """SQL: Splink's predictions with record_key_l and record_key_r, looked up in
-    link_inputs when Splink joined the records on their numbers, the lower key on the
-    left as blocking on the keys orders a pair."""
+    link_inputs when Splink joined the records on their numbers (in key order, so the
+    lower key is on the left, as blocking on the keys puts it)."""
     key = record_id_column(linker)
     if key == "record_key":
         return predictions
-    return f"""(select least(kl.record_key, kr.record_key) as record_key_l,
-                      greatest(kl.record_key, kr.record_key) as record_key_r, p.*
+    return f"""(select kl.record_key as record_key_l, kr.record_key as record_key_r, p.*
                from {predictions} p join link_inputs kl on kl.{key} = p.{key}_l
                                     join link_inputs kr on kr.{key} = p.{key}_r)"""
 
@@ -333,7 +334,8 @@ def _score(run: Run, records, given, fields: set[str], total: int):
     is Splink's plus the returned shift."""
     with blamed(given.origin):  # a reused model trains nothing; a given prior stands
         linker = new_linker(records, given.settings)
-        if linker._settings_obj._link_type == "dedupe_only":  # link_and_dedupe joins source and id as text
+        # link_and_dedupe joins source and id as text
+        if linker._settings_obj._link_type == "dedupe_only" and run.engine.dialect.record_number("record_key"):
             key_by(linker, LINK_ID)
         if not given.reused:
             train(linker, fields, run, total)
@@ -395,12 +397,12 @@ def raise_weights(engine: Engine, linker: Linker, predictions: str, gained: dict
     columns = [c for c, _ in engine.columns(predictions) if c not in ("match_weight", "match_probability")]
     kept = ", ".join(f"p.{engine.dialect.quote(c)}" for c in columns)
     engine.create("pairs_net_of_matches", f"""
-        select {kept}, p.match_weight + {raised} as match_weight,
-               1 / (1 + pow(2, -(p.match_weight + {raised}))) as match_probability
-        from (select p.*, {', '.join(c._case_statement for c in changed)}
-              from (select p.*, {sides} from {predictions} p
-                    join link_inputs l on l.{key} = p.{key}_l
-                    join link_inputs r on r.{key} = p.{key}_r) p) p""")
+        select {kept}, p.match_weight as match_weight, 1 / (1 + pow(2, -p.match_weight)) as match_probability
+        from (select {kept}, p.match_weight + {raised} as match_weight
+              from (select p.*, {', '.join(c._case_statement for c in changed)}
+                    from (select p.*, {sides} from {predictions} p
+                          join link_inputs l on l.{key} = p.{key}_l
+                          join link_inputs r on r.{key} = p.{key}_r) p) p) p""")
     return engine.splink_api().register("pairs_net_of_matches")
 
 

@@ -37,11 +37,12 @@ class Dialect:
         """A string literal, for values scv itself controls (run ids, source names)."""
         return "'" + str(value).replace("'", "''") + "'"
 
-    def record_number(self, key: str) -> str:
-        """What Splink joins the records of a full run on: the text `key` itself, or where
-        the engine numbers rows in key order cheaply (DuckDB, on one machine) that number,
-        which joins faster and orders the records as their keys do."""
-        return key
+    def record_number(self, key: str) -> str | None:
+        """A number for each record in `key` order, for Splink to join a full run's records
+        on where the engine numbers rows cheaply (DuckDB, on one machine): numbers join
+        faster than text. None: the engine joins on the key itself (Spark, where numbering
+        in order takes a global sort)."""
+        return None
 
     def regex_replace_all(self, expr: str, pattern: str, replacement: str) -> str:
         raise NotImplementedError

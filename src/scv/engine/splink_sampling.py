@@ -17,7 +17,7 @@ LINK_ID = "_link_id"  # a full run's record number in link_inputs; no attribute 
 def by_record_key(col_expression: str) -> str:
     """The id expression with the record's number read as its key: which records a
     sample holds does not depend on how they are numbered (`scv.link.key_by`)."""
-    return col_expression.replace(f'"{LINK_ID}"', '"record_key"').replace(f"`{LINK_ID}`", "`record_key`")
+    return col_expression.replace(f'"{LINK_ID}"', '"record_key"')
 
 
 class DuckDBSameSample(DuckDBDialect):
@@ -27,7 +27,7 @@ class DuckDBSameSample(DuckDBDialect):
 
 class SparkSameSample(SparkDialect):
     def hash_function_expression(self, col_expression: str) -> str:
-        return f"cast(conv(substr(md5(cast({by_record_key(col_expression)} as string)), 1, 15), 16, 10) as bigint)"
+        return f"cast(conv(substr(md5(cast({col_expression} as string)), 1, 15), 16, 10) as bigint)"
 
 
 def _hashing_the_key(hash_function_expression):
