@@ -1,13 +1,15 @@
 """scv at scale against a hand-written Splink run: time, CPU, memory and accuracy.
 
     python benchmarks/scale.py [--sizes 100000,1000000,10000000] [--baseline-up-to 1000000]
-                               [--seed 42] [--out benchmarks/results/scale.json] [--workdir DIR]
+                               [--pairs 1] [--seed 42] [--out benchmarks/results/scale.json] [--workdir DIR]
 
 For each size: `scv generate --records N` (timed: records per second), then `scv run`
 on the demo project over those files (a first, full run), then the baseline
 (`baseline_splink.py`: the Splink tutorial's dedupe of the same records on DuckDB) for
 sizes up to --baseline-up-to. Each command runs in its own process, timed with its
-whole process tree's peak resident memory (`engines.measure`). Per stage, the wall
+whole process tree's peak resident memory (`engines.measure`). With --pairs N, scv and
+the baseline run N times back to back, in turn, and the time ratio is their median: the
+machine's speed drifts by several percent from one minute to the next. Per stage, the wall
 time, CPU time and peak memory come from the run's audit row (`scv.usage`). Accuracy
 is pairwise F1 against the generator's truth, for scv and the baseline alike. Writes
 JSON and a Markdown report (tables plus the machine's description) next to it.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -84,6 +87,22 @@ def ratios(scv: dict, baseline: dict) -> dict:
             "f1": round(scv["scores"]["f1"] / baseline["f1"], 3)}
 
 
+def repeated(folder: Path, first: dict, pairs: int) -> dict:
+    """The time ratio over `pairs` runs of scv and the baseline in turn (the first pair
+    already run): each pair's seconds and ratio, and the median ratio."""
+    runs = [(first["scv"]["wall_seconds"], first["baseline"]["wall_seconds"])]
+    for _ in range(pairs - 1):
+        shutil.rmtree(folder / "lakehouse", ignore_errors=True)  # a first run each time, as the first pair's
+        scv = measure([str(SCV), "run", "--config", str(folder / "scv.yaml")], folder / "run.log")
+        baseline = run_baseline(folder)
+        if scv["exit_code"] != 0 or "f1" not in baseline:
+            sys.exit(f"a repeated pair failed:\n{(folder / 'run.log').read_text()[-2000:]}")
+        runs.append((scv["wall_seconds"], baseline["wall_seconds"]))
+    each = [round(s / b, 2) for s, b in runs]
+    return {"seconds": [{"scv": s, "baseline": b} for s, b in runs], "time_ratios": each,
+            "time_ratio_median": statistics.median(each)}
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"Machine: {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}, "
@@ -106,6 +125,11 @@ def markdown(result: dict) -> str:
             per_second = f"{v['records_per_second']:,}" if v["records_per_second"] else "—"
             lines.append(f"| {stage} | {v['wall_seconds']} | {v['cpu_seconds']} | {v['peak_rss_mb']:,} "
                          f"| {per_second} |")
+        if "pairs" in size:
+            p = size["pairs"]
+            lines += ["", f"{len(p['time_ratios'])} pairs back to back (scv / baseline s): " + ", ".join(
+                f"{x['scv']} / {x['baseline']}" for x in p["seconds"])
+                + f"; time ratios {', '.join(map(str, p['time_ratios']))}, median {p['time_ratio_median']}"]
         if "step_seconds" in size.get("baseline", {}):
             steps = size["baseline"]["step_seconds"]
             lines += ["", "baseline by step: " + ", ".join(f"{k} {v} s" for k, v in steps.items())]
@@ -117,6 +141,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000", help="records, comma separated")
     parser.add_argument("--baseline-up-to", type=int, default=1_000_000,
                         help="run the baseline for sizes up to this many records")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="run scv and the baseline this many times in turn; the time ratio is their median")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "scale.json")
     parser.add_argument("--workdir", type=Path, help="keep data and lakehouses here")
@@ -131,6 +157,8 @@ def main() -> None:
             if size <= args.baseline_up_to:
                 found["baseline"] = run_baseline(folder)
                 found["ratios"] = ratios(found["scv"], found["baseline"])
+                if args.pairs > 1 and "f1" in found["baseline"]:
+                    found["pairs"] = repeated(folder, found, args.pairs)
             result["sizes"].append(found)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
