@@ -43,6 +43,16 @@ def test_text(engine, raw, clean):
     assert apply(engine, std.text, raw) == clean
 
 
+PLAIN_AND_NOT = ["robert", "mary ann", "o2 arena", " robert", "mary  ann", "ROBERT", "o'brien", "zoë",
+                 "smith-jones", "a\tb", "mary\u00a0ann", "x.", "123", "", None]
+
+
+def test_plain_words_skip_the_replacements_with_the_same_result(engine):
+    """The quick path of `text` (plain words left as they are) changes no value."""
+    assert (apply_all(engine, std.text, PLAIN_AND_NOT)
+            == apply_all(engine, lambda d, e: std.text(d, e, quick=False), PLAIN_AND_NOT))
+
+
 @pytest.mark.parametrize("raw, clean", [
     (" Rob.Smith@Example.COM ", "rob.smith@example.com"),
     ("rob+shop@gmail.com", "rob+shop@gmail.com"),
@@ -258,6 +268,17 @@ def test_full_names_with_any_non_ascii_letter_are_looked_up_in_compatibility_for
 ])
 def test_postcode(engine, country, raw, clean):
     assert apply(engine, lambda d, e: std.postcode(d, e, d.literal(country)), raw) == clean
+
+
+def test_a_postcode_from_its_key_computed_once_is_the_same(engine):
+    """silver_select computes a postcode's key below the rules and hands it to them."""
+    raws = ["sw1a1aa", " m1\t1ae", "GIR0AA", "sw1a-1aa", "2000", "é1 1aa", "", None]
+    for country in ("GB", "US", "FR"):
+        engine.read_arrow("keyed", pa.table({"i": range(len(raws)), "x": pa.array(raws, pa.string())}))
+        d = engine.dialect
+        with_key = engine.rows(f"select i, {std.postcode(d, 'x', d.literal(country), 'k')} from "
+                               f"(select *, {std.postcode_key(d, 'x')} as k from keyed) order by i")
+        assert with_key == apply_all(engine, lambda d, e: std.postcode(d, e, d.literal(country)), raws)
 
 
 @pytest.mark.parametrize("raw, key", [("sw1a 1aa", "SW1A1AA"), ("SW1A-1AA", "SW1A1AA"), ("2000", "2000"), (" ", None)])
