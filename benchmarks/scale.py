@@ -94,9 +94,11 @@ def repeated(folder: Path, first: dict, pairs: int) -> dict:
     for _ in range(pairs - 1):
         shutil.rmtree(folder / "lakehouse", ignore_errors=True)  # a first run each time, as the first pair's
         scv = measure([str(SCV), "run", "--config", str(folder / "scv.yaml")], folder / "run.log")
+        if scv["exit_code"] != 0:
+            sys.exit(f"a repeated scv run failed:\n{(folder / 'run.log').read_text()[-2000:]}")
         baseline = run_baseline(folder)
-        if scv["exit_code"] != 0 or "f1" not in baseline:
-            sys.exit(f"a repeated pair failed:\n{(folder / 'run.log').read_text()[-2000:]}")
+        if "f1" not in baseline:
+            sys.exit(f"a repeated baseline run failed:\n{baseline['error']}")
         runs.append((scv["wall_seconds"], baseline["wall_seconds"]))
     each = [round(s / b, 2) for s, b in runs]
     return {"seconds": [{"scv": s, "baseline": b} for s, b in runs], "time_ratios": each,

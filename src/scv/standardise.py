@@ -56,8 +56,9 @@ PLAIN_WORDS = "[a-z0-9]+( [a-z0-9]+)*"  # what `text` leaves as it is
 def text(d: Dialect, e: str, quick: bool = True) -> str:
     """Unicode-normalised, case-folded text with punctuation and repeated spaces removed.
 
-    `quick`: plain words (most names and towns) skip the two replacements, a third of
-    the rule's cost; not for an `e` that is itself costly, which the CASE computes again."""
+    `quick`: plain words (most names and towns) skip the two replacements, about half
+    the rule's cost on names; not for an `e` that is itself costly, which the CASE
+    computes again."""
     e = f"lower({d.unicode_normalise(f'cast({e} as string)')})"
     folded = d.regex_replace_all(e, r"['’`]", "")
     # a run of punctuation, symbols and spaces is one space (RE2's \s is ASCII only: \p{Z} too)
