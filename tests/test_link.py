@@ -9,7 +9,7 @@ import pytest
 
 from conftest import CRM_CSV, SHOP_CSV, TWO_SOURCES_YAML, write_project
 from scv import Project
-from scv import blocking, link
+from scv import blocking, link, training
 from scv.link import reestimate_prior
 
 PEOPLE_YAML = """\
@@ -148,6 +148,29 @@ def test_blocking_counts_of_pairs_scored_in_parts_past_the_limit_come_from_a_sam
     estimate = sum(r["comparisons"] for r in sampled["blocking_rules"])
     assert [r["rule"] for r in sampled["blocking_rules"]] == [r["rule"] for r in exact["blocking_rules"]]
     assert estimate != total and abs(estimate - total) < 0.25 * total
+
+
+def test_the_prior_of_many_records_is_counted_on_a_sample_of_them(fake_1000, monkeypatch):
+    """Past PRIOR_SAMPLE_RECORDS records the deterministic rules' pairs are counted on a
+    share of the records and scaled up: near the exact count, not it, and calibrated on
+    the scored pairs to the prior the exact count gives."""
+    _, exact = run_with_facts(fake_1000)
+    monkeypatch.setattr(training, "PRIOR_SAMPLE_RECORDS", 700)
+    project, sampled = run_with_facts(copy_of(fake_1000, "sampled"))
+    assert exact["prior_sample"] == 1.0 and sampled["prior_sample"] == pytest.approx(0.7)
+    report = (project.lakehouse.root / "reports" / "latest" / "quality.html").read_text()
+    assert "the deterministic rules gave" in report and "counted on 70% of the records" in report
+    assert sampled["prior_from_rules"] != exact["prior_from_rules"]
+    assert sampled["prior_from_rules"] == pytest.approx(exact["prior_from_rules"], rel=0.15)
+    assert sampled["prior"] == pytest.approx(exact["prior"], rel=1e-4)
+
+
+def test_a_prior_sample_without_a_deterministic_pair_is_counted_again_in_full(fake_1000, monkeypatch):
+    _, exact = run_with_facts(fake_1000)
+    monkeypatch.setattr(training, "PRIOR_SAMPLE_RECORDS", 1)  # a record or two: no pair
+    _, recounted = run_with_facts(copy_of(fake_1000, "recounted"))
+    assert recounted["prior_sample"] == 1.0
+    assert recounted["prior_from_rules"] == pytest.approx(exact["prior_from_rules"], rel=1e-12)
 
 
 def test_linking_on_record_numbers_finds_what_linking_on_record_keys_finds(fake_1000, monkeypatch):

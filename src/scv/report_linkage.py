@@ -52,6 +52,7 @@ class LinkageFacts(TypedDict, total=False):
     pairs_to_score: int  # pairs the rules chosen against the budget admit, each rule counted alone
     prediction_parts: int  # parts Splink scored the blocked pairs in (scv.link.chunks)
     prior_from_rules: float  # the prior the deterministic rules gave, before it was re-estimated
+    prior_sample: float  # share of records the deterministic rules' pairs were counted on (1: exact)
     prior: float  # the prior the model was saved with
     u_net_of_matches: dict[str, dict[str, float]]  # bits a level gained, by comparison and level (scv.training)
     em_sessions: list[EmSession]
@@ -341,8 +342,10 @@ def _reestimated(facts: dict) -> str:
     before = facts.get("prior_from_rules")
     if before is None or before == facts.get("prior"):
         return ""
+    sample = facts.get("prior_sample", 1.0)
+    counted = f" (their pairs counted on {sample:.0%} of the records)" if sample < 1 else ""
     return ('<br><span class="muted">re-estimated from the scored pairs; the deterministic rules gave '
-            f"{before:.3g}</span>")
+            f"{before:.3g}{counted}</span>")
 
 
 def _probability(p: float, name: str) -> str:

@@ -36,8 +36,10 @@ def _hashing_the_key(hash_function_expression):
     return hashed
 
 
-# EM draws its sample through the blocking rule's own dialect (Splink's DuckDB one, not
-# the API's): it too hashes the record key, as it did before records were numbered.
+# EM and the prior's count draw their samples through the blocking rule's own dialect
+# (Splink's DuckDB one, not the API's): it too hashes the record key, as it did before
+# records were numbered. Those samples are each engine's own: at scale the engines'
+# EM estimates and first priors differ a little (the prior is calibrated afterwards).
 DuckDBDialect.hash_function_expression = _hashing_the_key(DuckDBDialect.hash_function_expression)
 
 
