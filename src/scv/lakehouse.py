@@ -37,6 +37,8 @@ STATS_COLUMNS = {
     "vault/records": "record_key",
 }
 STATS_KEY = "delta.dataSkippingStatsColumns"
+# Reader features that leave a table's rows and columns all in its Parquet files.
+PLAIN_READER_FEATURES = {"timestampNtz"}
 
 
 def table_configuration(table: str) -> dict[str, str] | None:
@@ -184,6 +186,20 @@ class Lakehouse:
 
     def read(self, table: str) -> ds.Dataset:
         return delta_dataset(self._table(table), self.path(table))
+
+    def plain_files(self, table: str) -> list[str] | None:
+        """The local paths of the table's current data files when those alone hold its rows
+        and columns (no partition values kept in the log, no deletion vectors, no column
+        mapping), for an engine that reads Parquet itself; else None."""
+        if self.local_folder(table) is None:
+            return None
+        dt = self._table(table)
+        if dt.metadata().partition_columns or set(dt.protocol().reader_features or ()) - PLAIN_READER_FEATURES:
+            return None
+        return dt.file_uris() or None
+
+    def columns(self, table: str) -> list[str]:
+        return self._table(table).schema().to_arrow().names
 
     def read_table(self, table: str) -> pa.Table:
         return self.read(table).to_table()

@@ -110,8 +110,8 @@ def _score(lake: Lakehouse, model: dict, rows: list[dict]) -> tuple[dict, str]:
 
     engine = create_engine("duckdb")
     try:
-        silver = lake.read("silver/records")  # all records: term frequencies count them all
-        engine.read_arrow("silver_records", silver.to_table(columns=linkable_columns(silver.schema.names)))
+        # all records: term frequencies count them all
+        engine.load("silver_records", lake, "silver/records", linkable_columns(lake.columns("silver/records")))
         api = engine.splink_api()
         settings = model | {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
         linker = new_linker(register_input(engine, view=True), settings)

@@ -132,9 +132,10 @@ class Engine(ABC):
         """Write engine table `name` to the lakehouse as one Delta commit."""
         lakehouse.write(table, self.to_arrow(name), run_id, mode=mode)
 
-    def load(self, name: str, lakehouse, table: str) -> None:
-        """Register a lakehouse Delta table as engine table `name`."""
-        self.read_arrow(name, lakehouse.read(table))
+    def load(self, name: str, lakehouse, table: str, columns: list[str] | None = None) -> None:
+        """Register a lakehouse Delta table (or these of its columns) as engine table `name`."""
+        data = lakehouse.read(table)
+        self.read_arrow(name, data.to_table(columns=columns) if columns else data)
 
     def count(self, name: str) -> int:
         return self.rows(f"select count(*) from {self.dialect.quote(name)}")[0][0]

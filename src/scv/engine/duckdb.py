@@ -168,6 +168,20 @@ class DuckDBEngine(Engine):
         lakehouse.commit_files(table, [(file, stat.st_size, int(stat.st_mtime * 1000), rows)],
                                pq.read_schema(folder / file), run_id, mode)
 
+    def load(self, name, lakehouse, table, columns=None):
+        """A local table's files read by DuckDB's own Parquet reader, on every thread: silver
+        at 1M records in 0.4 s against 0.8 s handed over as Arrow. A table whose files
+        alone do not hold it (`Lakehouse.plain_files`), or lack a column its schema has
+        (added after they were written), goes through Arrow."""
+        files = lakehouse.plain_files(table)
+        if files:
+            wanted = columns or lakehouse.columns(table)
+            scan = f"read_parquet([{', '.join(self.dialect.literal(f) for f in files)}], union_by_name = true)"
+            if set(wanted) <= {r[0] for r in self.con.execute(f"describe select * from {scan}").fetchall()}:
+                self.create(name, f"select {', '.join(self.dialect.quote(c) for c in wanted)} from {scan}")
+                return
+        super().load(name, lakehouse, table, columns)
+
     def memory_limit_bytes(self):
         [(setting,)] = self.con.execute("select current_setting('memory_limit')").fetchall()  # '8.3 GiB'
         number, unit = setting.split()

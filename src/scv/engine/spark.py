@@ -235,8 +235,9 @@ class SparkEngine(Engine):
             return self.spark.createDataFrame([], from_arrow_schema(table.schema().to_arrow()))
         return self.spark.read.parquet(*[spark_path(f) for f in files])
 
-    def load(self, name, lakehouse, table):
-        self._materialise(name, self._read_delta(lakehouse.path(table), lakehouse.storage_options))
+    def load(self, name, lakehouse, table, columns=None):
+        df = self._read_delta(lakehouse.path(table), lakehouse.storage_options)
+        self._materialise(name, df.select(*columns) if columns else df)
 
     def publish(self, name, lakehouse, table, run_id, mode="overwrite"):
         df = self.spark.table(self.dialect.quote(name))
