@@ -14,7 +14,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 
 from conftest import write_project
-from scv import Project
+from scv import Project, blocking
 from scv.blocking import AUTO_MIN_PAIRS, AUTO_PAIRS_PER_RECORD, SWAPPED_NAMES, pairs_budget
 from scv.config import Linkage
 from scv.training import (MAX_U_CORRECTION, UNSEEN_U_COUNT, CountsWithUnseenLevels, net_of_matches, plausible,
@@ -38,7 +38,7 @@ def people_csv(columns: str, rows: int = 120, seed: int = 3) -> str:
     rng, lines = random.Random(seed), []
     for i in range(rows):
         person = {"first": f"given{i % 37}x{i}", "last": f"family{i}", "dob": f"19{40 + i % 50}-0{1 + i % 9}-1{i % 9}",
-                  "email": f"p{i}@mail.example", "nin": f"QQ{100000 + i * 7919 % 900000}C", "tier": f"t{i % 3}"}
+                  "email": f"p{i}@mail.example", "postcode": f"LS{1 + i % 9} {1 + i % 8}AB", "nin": f"QQ{100000 + i * 7919 % 900000}C", "tier": f"t{i % 3}"}
         lines.append(",".join([f"{i}a"] + [person[c] for c in columns.split(",")]))
         if i % 5 == 0:
             twin = {**person, "last": person["last"] + rng.choice("st")}
@@ -97,6 +97,26 @@ def test_blocking_stays_within_the_comparison_budget(tmp_path):
     measured = [r for r in found["blocking_rules"] if r["rule"] != SWAPPED_NAMES]
     assert sum(r["comparisons"] for r in measured) <= 0.5 * records
     assert found["budget_per_record"] == 0.5 and 0 <= found.get("estimated_blocking_recall", 0) <= 1
+
+
+def test_a_rule_that_a_broader_rule_taken_after_it_covers_is_dropped(tmp_path, monkeypatch):
+    """Postcode with the first initial is a candidate before postcode alone; once both
+    are taken the narrower admits no pair the broader does not: the same pairs are
+    scored without its join."""
+    def pairs(project: Project) -> set:
+        return {(p["record_key_l"], p["record_key_r"]) for p in project.lakehouse.read_table("silver/pairs").to_pylist()}
+
+    columns = {"first_name": "first", "last_name": "last", "postcode": "postcode"}
+    project = project_with(tmp_path / "dropped", columns)
+    project.run()
+    rules = [r["rule"] for r in facts(project)["blocking_rules"]]
+    assert 'l."postcode" = r."postcode"' in rules
+    assert not [r for r in rules if '"postcode"' in r and r != 'l."postcode" = r."postcode"']
+    monkeypatch.setattr(blocking, "without_narrower", lambda chosen: chosen)
+    kept = project_with(tmp_path / "kept", columns)
+    kept.run()
+    assert len(facts(kept)["blocking_rules"]) > len(rules)
+    assert pairs(kept) == pairs(project) and pairs(project)
 
 
 def test_the_auto_budget_never_falls_below_a_few_million_pairs(tmp_path):

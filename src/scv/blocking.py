@@ -91,15 +91,16 @@ def choose(run: Run, fields: set[str], total: int, identifiers: list[str]) -> li
     `run.linkage_facts`."""
     budget = pairs_budget(run, total)
     most = budget * AUTO_RULE_SHARE if run.config.linkage.comparisons_per_record == "auto" else budget
-    chosen, spent = [], 0
+    chosen: dict[tuple[str, ...], int] = {}  # rule: the pairs it admits
     for rule in candidates(fields, identifiers):
         if any(set(taken) <= set(rule) for taken in chosen):
             continue  # narrower than a rule already taken: it finds nothing new
         cost = comparisons_under(run, rule)
-        if cost == 0 or cost > most or spent + cost > budget:
+        if cost == 0 or cost > most or sum(chosen.values()) + cost > budget:
             continue
-        chosen.append(rule)
-        spent += cost
+        chosen[rule] = cost
+    chosen = without_narrower(chosen)
+    spent = sum(chosen.values())
     rules = [block_on(*r) for r in chosen]
     if {"first_name", "last_name"} <= fields:  # swapped names, narrowed by birth year if need be
         for rule, by_year in ((SWAPPED_NAMES, False), (SWAPPED_NAMES_BY_YEAR, True)):
@@ -112,6 +113,13 @@ def choose(run: Run, fields: set[str], total: int, identifiers: list[str]) -> li
                 break
     run.linkage_facts.update(budget_per_record=budget / total, pairs_to_score=spent)
     return rules
+
+
+def without_narrower(chosen: dict[tuple[str, ...], int]) -> dict[tuple[str, ...], int]:
+    """The rules without those a broader rule taken after them covers (postcode with the
+    house number, then postcode alone): every pair they admit, it admits, and each is
+    one more join of all the records."""
+    return {r: n for r, n in chosen.items() if not any(set(other) < set(r) for other in chosen)}
 
 
 def pairs_budget(run: Run, total: int) -> float:
