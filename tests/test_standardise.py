@@ -173,6 +173,13 @@ def test_many_phones_are_parsed_on_every_core_with_the_same_result():
     assert one_core.column("e164")[0].as_py() == "+447700900000"
 
 
+def test_a_phone_worker_that_stops_is_reported_not_waited_for(monkeypatch):
+    monkeypatch.setattr(lookups, "_WORKER", "import sys; sys.exit(3)")
+    raws = [f"07700 9{i:05d}" for i in range(300)]
+    with pytest.raises(RuntimeError, match="a phone parsing worker stopped before it answered"):
+        lookups.phone_lookup(raws, "GB", parallel_from=100)
+
+
 def test_a_script_without_a_main_guard_parses_phones_in_parallel_once(tmp_path):
     """The workers never import the calling script, so its top level runs once."""
     script = tmp_path / "unguarded.py"
