@@ -55,25 +55,73 @@ def test_two_tight_groups_joined_by_one_pair_against_the_rest_are_split(engine):
     assert (found.split, found.weak_link, found.loose) == (1, 0, 0)
 
 
-def test_two_groups_joined_by_a_pair_with_little_evidence_across_are_flagged_not_split(engine):
-    # across: +5 - 3 = +2, for one person but below the +3.17 a single pair must show
-    load(engine, {"k": GROUP_A + GROUP_B},
-         tight(GROUP_A) + tight(GROUP_B) + [("crm:a1", "crm:b1", 5.0), ("crm:a2", "crm:b1", -3.0)])
+def test_a_chain_of_namesakes_does_not_become_one_customer(engine):
+    # each neighbour plausible (+8), the ends clearly different (-3 wherever scored)
+    chain = [f"shop:{i:02d}" for i in range(12)]
+    load(engine, {"chain": chain},
+         [(a, b, 8.0) for a, b in zip(chain, chain[1:])]
+         + [(a, b, -3.0) for a, b in combinations(chain, 2) if int(b[5:]) - int(a[5:]) > 1])
     found = review_clusters(engine, THRESHOLD)
 
-    assert clusters(engine) == [sorted(GROUP_A + GROUP_B)]
-    assert flags(engine) == {"k": (True, "weak link")}
-    assert (found.split, found.weak_link) == (0, 1)
+    assert max(len(c) for c in clusters(engine)) == 2
+    assert found.largest_component == 12 and found.largest_customer == 2
 
 
-def test_a_chain_is_flagged_loose_and_a_tight_group_is_left_alone(engine):
-    chain = [f"shop:{i}" for i in range(1, 6)]  # 4 links of 10 possible pairs
-    load(engine, {"chain": chain, "tight": GROUP_A + ["crm:a4"]},
-         [(a, b, 8.0) for a, b in zip(chain, chain[1:])] + tight(GROUP_A + ["crm:a4"]))
+def test_a_chain_whose_far_pairs_were_never_scored_is_parted_too(engine):
+    # blocking never put the ends together: a pair not kept weighs at most the floor
+    chain = [f"shop:{i:02d}" for i in range(12)]
+    load(engine, {"chain": chain}, [(a, b, 8.0) for a, b in zip(chain, chain[1:])])
+    review_clusters(engine, THRESHOLD, floor_weight=weight(0.01))
+
+    assert max(len(c) for c in clusters(engine)) == 2
+
+
+def test_a_record_with_weak_links_to_every_other_record_of_a_customer_stays_in_it(engine):
+    member = "crm:a4"
+    load(engine, {"k": GROUP_A + [member]}, tight(GROUP_A) + [(k, member, 4.0) for k in GROUP_A])
     found = review_clusters(engine, THRESHOLD)
 
-    assert flags(engine) == {"chain": (True, "loose")}
-    assert len(clusters(engine)) == 2 and found.loose == 1
+    assert clusters(engine) == [sorted(GROUP_A + [member])] and found.split == 0
+
+
+def test_pairs_inside_a_component_that_blocking_missed_are_scored_before_it_is_parted(engine):
+    # a1-b1 links the groups; the other pairs across were never scored: scored now, they
+    # say strongly "two people"
+    load(engine, {"k": GROUP_A + GROUP_B}, tight(GROUP_A) + tight(GROUP_B) + [("crm:a1", "crm:b1", 9.0)])
+
+    def score(table: str) -> str:
+        engine.create("scored", f"select record_key_l, record_key_r, -20.0 as match_weight from {table}")
+        return "scored"
+
+    found = review_clusters(engine, THRESHOLD, floor_weight=0.0, score=score)
+
+    assert clusters(engine) == [GROUP_A, GROUP_B]
+    assert found.scored_inside == 8  # 3 x 3 across, less the one scored
+
+
+def test_no_customer_gets_two_records_of_a_source_that_holds_each_person_once(engine):
+    # a shop record links to two voter-list records, each strongly
+    load(engine, {"k": ["list:1", "list:2", "shop:1"]},
+         [("list:1", "shop:1", 12.0), ("list:2", "shop:1", 10.0), ("list:1", "list:2", 11.0)])
+    review_clusters(engine, THRESHOLD, once=["list"])
+
+    assert clusters(engine) == [["list:1", "shop:1"], ["list:2"]]
+
+
+def test_a_pair_with_evidence_against_inside_a_customer_flags_it_for_review(engine):
+    load(engine, {"k": GROUP_A + ["crm:a4"]},
+         tight(GROUP_A) + [("crm:a1", "crm:a4", 12.0), ("crm:a2", "crm:a4", 12.0), ("crm:a3", "crm:a4", -1.0)])
+    found = review_clusters(engine, THRESHOLD)
+
+    assert flags(engine) == {"k": (True, "weak link")} and found.weak_link == 1
+
+
+def test_a_tight_group_is_left_alone(engine):
+    load(engine, {"tight": GROUP_A + ["crm:a4"]}, tight(GROUP_A + ["crm:a4"]))
+    found = review_clusters(engine, THRESHOLD)
+
+    assert flags(engine) == {} and clusters(engine) == [sorted(GROUP_A + ["crm:a4"])]
+    assert (found.split, found.weak_link, found.loose) == (0, 0, 0)
 
 
 # ---------------------------------------------------------------- through the pipeline

@@ -1,52 +1,52 @@
-"""Clusters: records grouped at the threshold, then loose clusters split or flagged for review.
+"""Clusters: records grouped at the threshold, then every incoherent group parted.
 
 Grouping at a threshold joins records transitively, so two people can end up in one
-customer through a single pair that scored above it. After grouping, each cluster whose
-pairs hold evidence against a match is examined for a bridge: a pair above the threshold
-whose removal parts the cluster into two groups of two or more records. The groups are
-judged on all the pairs scored between them, the bridge included: a summed match weight
-below 0 (apart is likelier than together) splits them; below the threshold's weight
-(together, but by less than a single pair must show) flags the cluster. A cluster where
-fewer than half of its record pairs scored at the threshold is flagged as loose.
-Engine SQL finds the clusters to examine; Python examines only those.
+customer through a single pair that scored above it, and on data with common names and
+typos such chains run through thousands of people. The connected components at the
+threshold are found in engine SQL; each one that is not a clique of links (some pair of
+its records is not itself at the threshold), or that holds two records of a source
+holding each person once, is parted by the evidence between whole groups
+(`scv.coherence`), however large it is. A part that holds a pair with evidence against
+a match is flagged for review ("weak link"); one where fewer than half of its record
+pairs scored at the threshold is flagged as loose.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+from scv.coherence import Pair, coherent_parts
+
 if TYPE_CHECKING:
     from scv.engine.base import Engine
     from scv.pipeline import Run
 
 SPLIT, WEAK_LINK, LOOSE = "split", "weak link", "loose"  # gold/customers.review_reason
-MAX_EXAMINED_RECORDS = 1000  # larger clusters get the loose flag only: bridges cost pairs x bridges
-MAX_EXAMINED_PAIRS = 2_000_000  # scored pairs brought into Python at most, most suspect clusters first
+# Pairs inside components that blocking left out, scored at most, to part the components on
+# all their evidence: as many as the smallest blocking budget scores (in seconds).
+MAX_SCORED_INSIDE = 5_000_000
+SCORED_INSIDE = "pairs_scored_inside"  # engine table: those pairs and their weights, for the assessment
 KEYS = pa.schema([("record_key", pa.string()), ("cluster_id", pa.string())])
 FLAGS = pa.schema([("cluster_id", pa.string()), ("review_reason", pa.string())])
 
 
 def cluster(run: Run, linker, predictions, threshold_weight: float) -> None:
-    """Engine table `clusters` (record_key, cluster_id) from Splink's predictions (whose
-    weights `threshold_weight` is on): connected components at the threshold or, when a
-    source is deduplicated, Splink's single best links, so no cluster holds two of its records."""
-    deduplicated = sorted(name for name, source in run.config.sources.items() if source.deduplicated)
+    """Engine table `clusters` (record_key, cluster_id): the connected components of
+    Splink's predictions (whose weights `threshold_weight` is on) at the threshold, which
+    `review` then parts where they are not coherent."""
     key = record_id_column(linker)
-    if deduplicated:
-        found = linker.clustering.cluster_using_single_best_links(
-            predictions, duplicate_free_datasets=deduplicated, threshold_match_weight=threshold_weight)
-    else:
-        # Splink's own function on the records' ids alone: the linker's method joins every
-        # input column back onto the clusters, which nothing here reads
-        api = run.engine.splink_api()
-        run.engine.view("cluster_nodes", f"select {key} from link_inputs")
-        found = cluster_pairwise_predictions_at_threshold(
-            api.register("cluster_nodes"), predictions, api, key, threshold_match_weight=threshold_weight)
+    # Splink's own function on the records' ids alone: the linker's method joins every
+    # input column back onto the clusters, which nothing here reads
+    api = run.engine.splink_api()
+    run.engine.view("cluster_nodes", f"select {key} from link_inputs")
+    found = cluster_pairwise_predictions_at_threshold(
+        api.register("cluster_nodes"), predictions, api, key, threshold_match_weight=threshold_weight)
     if key == "record_key":
         run.engine.create("clusters", "select record_key, cast(cluster_id as string) as cluster_id "
                                       f"from {found.physical_name}")
@@ -61,29 +61,39 @@ def record_id_column(linker) -> str:
     return linker._settings_obj.column_info_settings.unique_id_column_name
 
 
-def review(run: Run, threshold_weight: float) -> None:
-    """`review_clusters` in a run: its counts to the linkage facts, clusters left unexamined warned of."""
-    found = review_clusters(run.engine, threshold_weight)
-    if found.unexamined:
-        run.warn(f"cluster review: {found.unexamined:,} clusters not examined for weak links "
-                 f"(over {MAX_EXAMINED_PAIRS:,} pairs)")
-    run.linkage_facts.update(clusters_split=found.split, clusters_weak_link=found.weak_link,
-                             clusters_loose=found.loose)
+def review(run: Run, threshold_weight: float, floor_weight: float, once: list[str],
+           score: Callable[[str], str] | None = None) -> None:
+    """`review_clusters` in a run: its counts to the linkage facts."""
+    found = review_clusters(run.engine, threshold_weight, floor_weight, once, score)
+    run.linkage_facts.update(pairs_scored_inside=found.scored_inside, clusters_split=found.split, clusters_weak_link=found.weak_link,
+                             clusters_loose=found.loose, largest_component=found.largest_component,
+                             largest_customer=found.largest_customer)
 
 
 @dataclass(frozen=True)
 class Review:
-    split: int  # clusters split in two or more
-    weak_link: int  # clusters (or parts) flagged: held by a weak link
-    loose: int  # clusters flagged: fewer than half their pairs at the threshold
-    unexamined: int  # suspect clusters over MAX_EXAMINED_PAIRS, not examined
+    split: int  # components parted in two or more
+    weak_link: int  # customers flagged: a pair inside holds evidence against
+    loose: int  # customers flagged: fewer than half their pairs at the threshold
+    largest_component: int = 0  # records, before parting
+    largest_customer: int = 0  # records, after
+    scored_inside: int = 0  # pairs inside components that blocking had not scored, scored to part them
 
 
-def review_clusters(engine: Engine, threshold_weight: float) -> Review:
-    """Split and flag engine table `clusters` by the calibrated weights of engine table
-    `pairs`; engine table `cluster_review` (cluster_id, needs_review, review_reason) for gold."""
+def review_clusters(engine: Engine, threshold_weight: float, floor_weight: float | None = None,
+                    once: list[str] = (), score: Callable[[str], str] | None = None) -> Review:
+    """Part every incoherent component of engine table `clusters` by the calibrated weights
+    of engine table `pairs`; `once`: the sources that hold each person once. The pairs
+    inside a component that `pairs` lacks are scored with `score` (engine table of
+    record_key_l, record_key_r -> engine table with their match_weight), up to
+    MAX_SCORED_INSIDE of them, the smallest components first; a pair left unscored
+    counts at `floor_weight` (by default the threshold's less 10 bits), the most a pair
+    not kept can weigh. Engine table `cluster_review` (cluster_id, needs_review,
+    review_reason) for gold."""
     lit = engine.dialect.literal
-    found = examine(engine, threshold_weight)
+    floor = threshold_weight - 10.0 if floor_weight is None else min(floor_weight, threshold_weight)
+    largest_component = _largest(engine)
+    found = examine(engine, threshold_weight, floor, list(once), score)
     if found.parts:
         engine.read_arrow("cluster_parts", pa.Table.from_pylist(
             [{"record_key": k, "cluster_id": part} for part, keys in found.parts.items() for k in keys], KEYS))
@@ -108,7 +118,12 @@ def review_clusters(engine: Engine, threshold_weight: float) -> Review:
         select cluster_id, review_reason <> {lit(SPLIT)} as needs_review, review_reason from reasons""")
     engine.drop("cluster_flags")
     counts = dict(engine.rows("select review_reason, count(*) from cluster_review group by review_reason"))
-    return Review(found.clusters_split, counts.get(WEAK_LINK, 0), counts.get(LOOSE, 0), found.unexamined)
+    return Review(found.clusters_split, counts.get(WEAK_LINK, 0), counts.get(LOOSE, 0),
+                  largest_component, _largest(engine), found.scored_inside)
+
+
+def _largest(engine: Engine) -> int:
+    return engine.rows("select coalesce(max(n), 0) from (select count(*) as n from clusters group by cluster_id) s")[0][0]
 
 
 def _shape_sql(threshold_weight: float) -> str:
@@ -134,124 +149,93 @@ def _inside_sql(only: str = "") -> str:
                where cl.cluster_id = cr.cluster_id"""
 
 
+def _score_inside(engine: Engine, members: dict[str, list[str]], score: Callable[[str], str],
+                  pairs: dict[str, list[Pair]]) -> int:
+    """Score the pairs of the suspects' records that blocking left out, smallest components
+    first, while they number MAX_SCORED_INSIDE at most; added to `pairs` by component."""
+    chosen, budget = [], MAX_SCORED_INSIDE
+    for cluster_id in sorted(members, key=lambda c: len(members[c])):
+        n = len(members[cluster_id])
+        missing = n * (n - 1) // 2 - len(pairs[cluster_id])
+        if missing > budget:
+            break
+        chosen.append(cluster_id)
+        budget -= missing
+    if not chosen:
+        return 0
+    engine.read_arrow("inside_chosen", pa.table({"cluster_id": pa.array(chosen, pa.string())}))
+    engine.create("pairs_inside", """
+        select a.record_key as record_key_l, b.record_key as record_key_r, a.cluster_id
+        from clusters a join inside_chosen o on a.cluster_id = o.cluster_id
+        join clusters b on a.cluster_id = b.cluster_id and a.record_key < b.record_key
+        where not exists (select 1 from pairs p where p.record_key_l = a.record_key
+                                                  and p.record_key_r = b.record_key)""")
+    scored = score("pairs_inside")
+    engine.create(SCORED_INSIDE, f"""
+        select i.cluster_id, s.record_key_l, s.record_key_r, s.match_weight
+        from {scored} s join pairs_inside i
+        on i.record_key_l = s.record_key_l and i.record_key_r = s.record_key_r""")
+    found = 0
+    for cluster_id, left, right, w in engine.rows(f"select * from {SCORED_INSIDE}"):
+        pairs[cluster_id].append(Pair(left, right, float(w)))
+        found += 1
+    for table in ("inside_chosen", "pairs_inside", scored):
+        engine.drop(table)
+    return found
+
+
+def source_of(key_sql: str) -> str:
+    """SQL: the source of a record key (`source:id`)."""
+    return f"split_part({key_sql}, ':', 1)"
+
+
 @dataclass
 class Examined:
-    parts: dict[str, list[str]] = field(default_factory=dict)  # part id -> record keys, of clusters split
-    weak: set[str] = field(default_factory=set)  # ids of clusters or parts held by a weak link
+    parts: dict[str, list[str]] = field(default_factory=dict)  # part id -> record keys, of components parted
+    weak: set[str] = field(default_factory=set)  # ids of customers holding a pair with evidence against
     clusters_split: int = 0
-    unexamined: int = 0  # suspects left out, over MAX_EXAMINED_PAIRS
+    scored_inside: int = 0
 
 
-def examine(engine: Engine, threshold_weight: float) -> Examined:
-    """The clusters that may hold a bridge to judge (4 or more records, a pair with
-    evidence against a match), brought into Python and split."""
+def examine(engine: Engine, threshold_weight: float, floor_weight: float, once: list[str],
+            score: Callable[[str], str] | None = None) -> Examined:
+    """The components that may not be coherent, brought into Python and parted: those of 3
+    or more records that are not cliques of links, and those holding two records of a
+    source in `once`. All of them, however large: a big component is the likeliest chain."""
     found = Examined()
-    suspects = engine.rows(f"""with shape as ({_shape_sql(threshold_weight)})
-        select cluster_id, scored from shape
-        where records between 4 and {MAX_EXAMINED_RECORDS} and against > 0
-        order by cast(against as double) / scored desc, cluster_id""")
-    chosen, budget = [], MAX_EXAMINED_PAIRS
-    for cluster_id, scored in suspects:
-        if scored <= budget:
-            chosen.append(cluster_id)
-            budget -= scored
-    found.unexamined = len(suspects) - len(chosen)
-    if not chosen:
+    suspects = {cluster_id for (cluster_id,) in engine.rows(f"""with shape as ({_shape_sql(threshold_weight)})
+        select cluster_id from shape where 2 * links < records * (records - 1)""")}
+    if once:
+        listed = ", ".join(engine.dialect.literal(s) for s in once)
+        suspects |= {cluster_id for (cluster_id,) in engine.rows(f"""
+            select distinct cluster_id from clusters where {source_of('record_key')} in ({listed})
+            group by cluster_id, {source_of('record_key')} having count(*) > 1""")}
+    if not suspects:
         return found
-    engine.read_arrow("review_suspects", pa.table({"cluster_id": pa.array(chosen, pa.string())}))
+    engine.read_arrow("review_suspects", pa.table({"cluster_id": pa.array(sorted(suspects), pa.string())}))
     members, pairs = defaultdict(list), defaultdict(list)
     for cluster_id, key in engine.rows("""select c.cluster_id, c.record_key from clusters c
                                           join review_suspects o on c.cluster_id = o.cluster_id"""):
         members[cluster_id].append(key)
     for cluster_id, left, right, w in engine.rows(_inside_sql("review_suspects")):
-        pairs[cluster_id].append(Pair(left, right, w))
+        pairs[cluster_id].append(Pair(left, right, float(w)))
+    if score is not None:
+        found.scored_inside = _score_inside(engine, members, score, pairs)
     engine.drop("review_suspects")
-    for cluster_id in chosen:
-        parts = sorted(split_cluster(members[cluster_id], pairs[cluster_id], threshold_weight),
+    once_set = set(once)
+    for cluster_id in sorted(suspects):
+        keys = members[cluster_id]
+        sources = {k: k.split(":", 1)[0] for k in keys if k.split(":", 1)[0] in once_set}
+        parts = sorted(coherent_parts(keys, pairs[cluster_id], threshold_weight, floor_weight, sources),
                        key=lambda p: min(p.records))
         found.clusters_split += len(parts) > 1
         for i, part in enumerate(parts, 1):
             part_id = cluster_id if len(parts) == 1 else f"{cluster_id}/{i}"
             if len(parts) > 1:
                 found.parts[part_id] = sorted(part.records)
-            if part.weak_link:
+            if part.against and len(part.records) > 1:
                 found.weak.add(part_id)
     return found
-
-
-@dataclass(frozen=True)
-class Pair:
-    left: str
-    right: str
-    weight: float  # calibrated match weight
-
-
-@dataclass(frozen=True)
-class Part:
-    records: frozenset[str]
-    weak_link: bool  # held by a bridge whose groups' summed evidence is below the threshold
-
-
-def split_cluster(records: list[str], pairs: list[Pair], threshold_weight: float) -> list[Part]:
-    """A cluster parted at each bridge whose two groups' summed evidence is below 0,
-    the weakest first; each part says whether a weak bridge still holds it."""
-    work, done = [frozenset(records)], []
-    while work:
-        part = work.pop()
-        inside = [p for p in pairs if p.left in part and p.right in part]
-        bridge = weakest_bridge(part, inside, threshold_weight)
-        if bridge is not None and bridge[0] < 0:
-            work += [bridge[1], part - bridge[1]]
-        else:
-            done.append(Part(part, bridge is not None and bridge[0] < threshold_weight))
-    return done
-
-
-def weakest_bridge(records: frozenset[str], pairs: list[Pair], threshold_weight: float):
-    """(summed weight of the pairs across it, one side) of the bridge between two groups of
-    two or more records with the least evidence across; None when there is none."""
-    links = defaultdict(list)
-    for p in pairs:
-        if p.weight >= threshold_weight:
-            links[p.left].append(p.right)
-            links[p.right].append(p.left)
-    best = None
-    for side in _bridge_sides(records, links):
-        if 2 <= len(side) <= len(records) - 2:
-            across = sum(p.weight for p in pairs if (p.left in side) != (p.right in side))
-            if best is None or across < best[0]:
-                best = (across, side)
-    return best
-
-
-def _bridge_sides(records: frozenset[str], links: dict[str, list[str]]) -> list[frozenset[str]]:
-    """For each bridge of the links' graph, the records on its far side from a root
-    (Tarjan's lowpoint by an iterative depth-first search; a subtree is a run of the visit
-    order); none when the links do not connect all the records."""
-    root = min(records)
-    order, low, size, parent, visit = {root: 0}, {root: 0}, {}, {root: None}, [root]
-    stack = [(root, iter(links[root]))]
-    while stack:
-        node, neighbours = stack[-1]
-        for nxt in neighbours:
-            if nxt not in order:
-                order[nxt] = low[nxt] = len(order)
-                parent[nxt] = node
-                visit.append(nxt)
-                stack.append((nxt, iter(links[nxt])))
-                break
-            if nxt != parent[node]:
-                low[node] = min(low[node], order[nxt])
-        else:
-            stack.pop()
-            size[node] = size.get(node, 0) + 1
-            if stack:
-                up = stack[-1][0]
-                low[up] = min(low[up], low[node])
-                size[up] = size.get(up, 0) + size[node]
-    if len(order) < len(records):
-        return []
-    return [frozenset(visit[order[n]:order[n] + size[n]]) for n in visit[1:] if low[n] > order[parent[n]]]
 
 
 def recommend_threshold(run: Run, threshold: float) -> None:

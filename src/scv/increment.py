@@ -152,7 +152,7 @@ def carry_forward(run: Run, columns: list[str]) -> None:
     run.engine.drop("previous_xref")
 
 
-def link_changed(run: Run) -> None:
+def link_changed(run: Run):
     """Engine tables `pairs` and `clusters`: the last run's pairs between unchanged records,
     and the new and changed records scored with the last run's model against all records
     and among themselves, term frequencies taken over all of them as a full run takes them."""
@@ -203,3 +203,4 @@ def link_changed(run: Run) -> None:
                   "pairs_with_sources"):
         engine.drop(table)
     run.lakehouse.save_model(run.run_id, previous.model)
+    return linker

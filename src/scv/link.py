@@ -22,11 +22,13 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator
 
 from scv import blocking
-from scv.clusters import cluster, recommend_threshold, record_id_column, review
+from scv.assessment import assess
+from scv.clusters import SCORED_INSIDE, cluster, recommend_threshold, record_id_column, review
 from scv.engine.splink_sampling import LINK_ID
 from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
 from scv.standardise import silver_columns
+from scv.structure import one_to_one_sources
 from scv.training import net_of_matches, train
 
 if TYPE_CHECKING:
@@ -219,16 +221,23 @@ def present_fields(run: Run) -> set[str]:
 def link(run: Run) -> None:
     """Engine tables `pairs`, `clusters` and `cluster_review`; pairs are published to silver/pairs."""
     total = run.engine.count("silver_records")
+    linker = None
     if total < 2:
         _singletons(run)
     elif run.previous is not None:
-        link_changed(run)
+        linker = link_changed(run)
     else:
-        _link_with_splink(run, total)
+        linker = _link_with_splink(run, total)
+    threshold = run.linkage_facts.setdefault("threshold", configured_threshold(run))
+    once = one_to_one_sources(run, threshold) if total >= 2 else []
+    run.engine.drop(SCORED_INSIDE)
+    review(run, weight(threshold), weight(PAIRS_FLOOR), once,
+           None if linker is None else lambda table: scored_anew(run.engine, linker, table))
     if total >= 2:
         release_splink_tables(run.engine)
         run.engine.drop("pairs_net_of_matches")
-    review(run, weight(run.linkage_facts.setdefault("threshold", configured_threshold(run))))
+        assess(run, SCORED_INSIDE if run.linkage_facts.get("pairs_scored_inside") else None)
+    run.engine.drop(SCORED_INSIDE)
     run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
     run.count(None, "pairs", run.engine.count("pairs"))
 
@@ -280,9 +289,9 @@ def with_record_keys(linker: Linker, predictions: str) -> str:
 def link_type(run: Run) -> str:
     """The sources are one input whose record keys are unique across them, so dedupe_only
     compares what link_and_dedupe would, without Splink naming each record by source and
-    key in every join (a sixth of linkage's time at 1M records). Clustering by single best
-    links tells the sources apart: then link_and_dedupe, which reads the source column."""
-    return "link_and_dedupe" if any(s.deduplicated for s in run.config.sources.values()) else "dedupe_only"
+    key in every join (a sixth of linkage's time at 1M records). A source holding each
+    person once is kept one-to-one by the clustering (`scv.coherence`), not by Splink."""
+    return "dedupe_only"
 
 
 def new_linker(records, settings) -> Linker:
@@ -290,7 +299,7 @@ def new_linker(records, settings) -> Linker:
     return Linker(records, settings, log_level=logging.ERROR)
 
 
-def _link_with_splink(run: Run, total: int) -> None:
+def _link_with_splink(run: Run, total: int) -> Linker:
     fields = present_fields(run)
     records = register_input(run.engine, numbered=True)
     attributes = attribute_kinds(run, sorted(fields - set(LINK_FIELDS) - {"house_number"}))
@@ -326,6 +335,7 @@ def _link_with_splink(run: Run, total: int) -> None:
     run.linkage_facts["estimated_blocking_recall"] = blocking.estimated_recall(run, used, linked)
     key_by(linker, "record_key")  # the saved model reads any records by their keys
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
+    return linker
 
 
 def _score(run: Run, records, given, fields: set[str], total: int):
@@ -406,7 +416,7 @@ def raise_weights(engine: Engine, linker: Linker, predictions: str, gained: dict
     return engine.splink_api().register("pairs_net_of_matches")
 
 
-def rescore(engine: Engine, linker: Linker, pairs: str, floor: float):
+def rescore(engine: Engine, linker: Linker, pairs: str, floor: float | None):
     """Splink's scores, under the linker's model, of engine table `pairs` (record_key_l,
     record_key_r) without blocking again: its pairs above the `floor` weight."""
     def join_key(side: str) -> str:  # how Splink's blocking names a record
@@ -422,6 +432,17 @@ def rescore(engine: Engine, linker: Linker, pairs: str, floor: float):
         del linker._intermediate_table_cache[key]
     engine.drop("pairs_to_rescore")
     return found
+
+
+def scored_anew(engine: Engine, linker: Linker, pairs: str) -> str:
+    """Engine table `pairs_scored_anew`: engine table `pairs` (record_key_l, record_key_r)
+    with the weights the run's model gives them, however low (the pairs inside a customer
+    that blocking never put together, or that scored below the floor)."""
+    found = rescore(engine, linker, pairs, None)
+    engine.create("pairs_scored_anew", f"""select record_key_l, record_key_r, match_weight
+                                          from {found.physical_name}""")
+    found.drop_table_from_database_and_remove_from_cache()
+    return "pairs_scored_anew"
 
 
 def chunks(run: Run) -> int:

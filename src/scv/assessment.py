@@ -1,0 +1,71 @@
+"""How good the customers are likely to be, without labels: expected precision, recall, F1.
+
+Users read these numbers to decide whether to trust a run, so they are taken on what is
+published, the customers, not on the pairs: a customer of n records claims n(n-1)/2
+pairs, and each claim is only as good as the model's probability for that pair (a pair
+inside a customer that was never scored, or scored below the floor, counts as a
+non-match). Expected true pairs inside customers over the pairs claimed is the expected
+precision; over the expected matches among every scored pair, the expected recall. Both
+take the calibrated probabilities at their word: they say what the model believes, and
+a model that is confidently wrong cannot see it. A run that expects poor customers says
+so in plain words (`verdict`), at the end of the run and at the top of the report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scv.pipeline import Run
+
+POOR_F1 = 0.8  # below this expected F1 a run's customers are called doubtful
+# A customer holding more than this share of the records is no single person's, whatever
+# the scores say (a household, a shared inbox and a chain of namesakes look alike).
+GIANT_SHARE = 0.01
+GIANT_RECORDS = 50  # ... once it holds at least this many
+
+
+def assess(run: Run, inside: str | None = None) -> None:
+    """Expected precision, recall and F1 of engine table `clusters` under engine table
+    `pairs` (and `inside`: more scored pairs within customers, with match_weight) into
+    the linkage facts (`expected`), and a plain verdict when they are poor."""
+    engine = run.engine
+    extra = (f"union all select record_key_l, record_key_r, 1 / (1 + pow(2, -match_weight)) "
+             f"from {inside}") if inside else ""
+    claimed, true_inside, matches, records, largest = engine.rows(f"""
+        with scored as (select record_key_l, record_key_r, match_probability as p from pairs {extra}),
+        sizes as (select cluster_id, count(*) as n from clusters group by cluster_id),
+        inside as (select s.p from scored s join clusters a on a.record_key = s.record_key_l
+                                           join clusters b on b.record_key = s.record_key_r
+                   where a.cluster_id = b.cluster_id)
+        select (select coalesce(sum(n * (n - 1) / 2), 0) from sizes),
+               (select coalesce(sum(p), 0) from inside),
+               (select coalesce(sum(p), 0) from scored),
+               (select coalesce(sum(n), 0) from sizes),
+               (select coalesce(max(n), 0) from sizes)""")[0]
+    claimed, true_inside, matches = float(claimed), float(true_inside), float(matches)
+    precision = true_inside / claimed if claimed else 1.0
+    recall = true_inside / matches if matches else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    run.linkage_facts["expected"] = {"precision": round(precision, 4), "recall": round(recall, 4),
+                                     "f1": round(f1, 4)}
+    run.linkage_facts["expected_f1"] = round(f1, 4)
+    found = verdict(f1, precision, recall, largest, records)
+    if found:
+        run.linkage_facts["verdict"] = found
+        run.warn(found)
+
+
+def verdict(f1: float, precision: float, recall: float, largest: int, records: int) -> str | None:
+    """Plain words on a run whose customers should not be trusted as they are, or None."""
+    if largest >= GIANT_RECORDS and largest > GIANT_SHARE * records:
+        return (f"linkage quality: one customer holds {largest:,} records ({largest / records:.1%} of all): "
+                "no single person's; check the customers flagged for review, map more identifying "
+                "fields (date of birth, email, phone), or raise linkage.threshold")
+    if f1 < POOR_F1:
+        weak = "precision (records of different people joined)" if precision < recall else \
+            "recall (one person's records left apart)"
+        return (f"linkage quality looks poor: expected F1 {f1:.2f} (precision {precision:.2f}, recall "
+                f"{recall:.2f}), weakest in {weak}; the fields mapped may not tell these people apart: "
+                "map more identifying fields, or check a sample of the pairs before using the customers")
+    return None
