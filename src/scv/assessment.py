@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scv.engine.splink_sampling import LINK_ID
+
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
@@ -23,6 +25,7 @@ POOR_F1 = 0.8  # below this expected F1 a run's customers are called doubtful
 # the scores say (a household, a shared inbox and a chain of namesakes look alike).
 GIANT_SHARE = 0.01
 GIANT_RECORDS = 50  # ... once it holds at least this many
+ALIKE_SHARE = 0.05  # of all records: identical to another customer's in every compared field
 
 
 def assess(run: Run, inside: str | None = None) -> None:
@@ -50,14 +53,36 @@ def assess(run: Run, inside: str | None = None) -> None:
     run.linkage_facts["expected"] = {"precision": round(precision, 4), "recall": round(recall, 4),
                                      "f1": round(f1, 4)}
     run.linkage_facts["expected_f1"] = round(f1, 4)
-    found = verdict(f1, precision, recall, largest, records)
+    alike = apart_though_alike(run)
+    run.linkage_facts["records_alike_apart"] = alike
+    found = verdict(f1, precision, recall, largest, records, alike)
     if found:
         run.linkage_facts["verdict"] = found
         run.warn(found)
 
 
-def verdict(f1: float, precision: float, recall: float, largest: int, records: int) -> str | None:
+def apart_though_alike(run: Run) -> int:
+    """Records identical in every field the model compares to a record of another
+    customer: whatever the scores say, nothing the run sees tells these apart, so either
+    they are namesakes the fields cannot separate or one person's records left apart.
+    A model-free check: a confidently wrong model cannot hide it."""
+    compared = [c for c, _ in run.engine.columns("link_inputs") if c not in ("record_key", "source", LINK_ID)]
+    alike = ", ".join(run.engine.dialect.quote(c) for c in compared)
+    return int(run.engine.rows(f"""
+        with keyed as (select i.record_key, hash({alike}) as alike, c.cluster_id
+                       from link_inputs i join clusters c on c.record_key = i.record_key),
+        apart as (select alike from keyed group by alike having count(distinct cluster_id) > 1)
+        select count(*) from keyed k join apart a on k.alike = a.alike""")[0][0] or 0)
+
+
+def verdict(f1: float, precision: float, recall: float, largest: int, records: int,
+            alike: int = 0) -> str | None:
     """Plain words on a run whose customers should not be trusted as they are, or None."""
+    if alike > ALIKE_SHARE * records:
+        return (f"linkage quality: {alike:,} records ({alike / records:.0%}) are identical in every field "
+                "compared to records of other customers: the fields mapped cannot tell these people apart, "
+                "so the expected quality cannot be trusted; map more identifying fields (date of birth, "
+                "email, phone, an id) before using the customers")
     if largest >= GIANT_RECORDS and largest > GIANT_SHARE * records:
         return (f"linkage quality: one customer holds {largest:,} records ({largest / records:.1%} of all): "
                 "no single person's; check the customers flagged for review, map more identifying "

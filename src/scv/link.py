@@ -184,14 +184,33 @@ def link_input_sql(d: Dialect, attributes: list[str] = (), numbered: bool = Fals
         source = f"""silver_records join (select record_key as _numbered_key, {number} as {LINK_ID}
                                           from silver_records) n on n._numbered_key = record_key"""
     # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
-    # address (info@) says nothing about the person. E.164 ends in the national number.
-    # A postcode is compared as its letters and digits, valid for the country or not.
-    return f"""select record_key, source, first_name, last_name,
+    # address (info@) or a generic one says nothing about the person. E.164 ends in the
+    # national number. A postcode is compared as its letters and digits, valid or not.
+    return f"""with generic_email as ({generic_values_sql("email_key", "not email_role")}),
+                    generic_phone as ({generic_values_sql("substr(phone, -10)")})
+               select record_key, source, first_name, last_name,
                       first_name_key, first_name_phonetic, last_name_phonetic, date_of_birth,
-                      case when not email_role then email_key end as email,
-                      substr(phone, -10) as phone_key,
+                      case when not email_role and ge.value is null then email_key end as email,
+                      case when gp.value is null then substr(phone, -10) end as phone_key,
                       postcode_key as postcode, house_number, address_line_1, city, gender{extra}
-               from {source}"""
+               from (select * from {source}) s
+               left join generic_email ge on ge.value = s.email_key
+               left join generic_phone gp on gp.value = substr(s.phone, -10)"""
+
+
+# A contact value held by records of this many differently named people or more is
+# nobody's: a placeholder (noemail@, 0000000000), a shop's own number, a shared office
+# inbox. More people than a household holds: a family's inbox or landline (two to four
+# first names) still counts, weighed by the model like any shared value.
+GENERIC_PEOPLE = 5
+
+
+def generic_values_sql(value: str, where: str = "true") -> str:
+    """SQL: the values of `value` (over silver_records) that records with GENERIC_PEOPLE
+    or more first names hold: found from the data, no list of placeholders needed."""
+    return f"""select {value} as value from silver_records
+               where {value} is not null and {where}
+               group by {value} having count(distinct first_name_key) >= {GENERIC_PEOPLE}"""
 
 
 SILVER_COLUMN = {"phone_key": "phone", "postcode": "postcode_key"}  # link field -> silver column

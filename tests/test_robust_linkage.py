@@ -1,0 +1,179 @@
+"""Linkage on data nobody tuned for: generic values, lists holding each person once, and a
+run that says plainly when its customers should not be trusted."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from conftest import SHARED_DATA, write_project
+from scv import Project
+from scv.assessment import verdict
+
+
+def facts(project: Project) -> dict:
+    return json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
+
+
+def customers(project: Project) -> dict[str, str]:
+    xref = project.lakehouse.read_table("gold/customer_xref")
+    return dict(zip(xref["record_key"].to_pylist(), xref["customer_id"].to_pylist()))
+
+
+def made_up_names(rng: random.Random, n: int) -> list[str]:
+    syllables = ["ba", "ker", "son", "ril", "ma", "tho", "gan", "li", "der", "wen", "ro", "sa", "ty", "mo"]
+    found: set[str] = set()
+    while len(found) < n:
+        found.add("".join(rng.choice(syllables) for _ in range(3)).title())
+    return sorted(found)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+PEOPLE_YAML = """\
+    lakehouse: ./lakehouse
+    sources:
+      people:
+        path: people.csv
+        id: id
+        columns: {first_name: first, last_name: last, date_of_birth: dob, email: email}
+    """
+
+
+@pytest.fixture(scope="module")
+def shared_inbox(tmp_path_factory) -> Project:
+    """200 different people who all gave noemail@example.com, and 100 people with two
+    records each under their own address, so that the model learns what email is worth."""
+    rng = random.Random(7)
+    first, last = made_up_names(rng, 300), made_up_names(rng, 600)[300:]
+    rows = []
+    for i in range(200):
+        rows.append([f"g{i}", first[i], last[i], f"19{rng.randint(40, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                     "noemail@example.com"])
+    for i in range(100):
+        person = [first[200 + i], last[200 + i], f"19{rng.randint(40, 99)}-0{rng.randint(1, 9)}-2{rng.randint(0, 8)}",
+                  f"{first[200 + i].lower()}.{i}@mail.example"]
+        rows += [[f"p{i}a", *person], [f"p{i}b", *person]]
+    folder = tmp_path_factory.mktemp("shared_inbox")
+    write_csv(folder / "people.csv", ["id", "first", "last", "dob", "email"], rows)
+    project = Project.load(write_project(folder, PEOPLE_YAML, {}))
+    project.run()
+    return project
+
+
+def test_a_generic_email_shared_by_200_people_links_none_of_them(shared_inbox):
+    found = customers(shared_inbox)
+    generic = [found[f"people:g{i}"] for i in range(200)]
+    assert len(set(generic)) == 200
+    # the people with their own addresses are still found
+    assert sum(found[f"people:p{i}a"] == found[f"people:p{i}b"] for i in range(100)) == 100
+
+
+NCVR_YAML = """\
+    lakehouse: ./lakehouse
+    sources:
+{sources}
+    """
+NCVR_SOURCE = """\
+      party{i}:
+        path: party{i}.csv
+        id: recid
+        {deduplicated}columns: {{first_name: givenname, last_name: surname, city: suburb, postcode: postcode}}
+"""
+
+
+def ncvr_project(folder: Path, deduplicated: dict[int, bool] = {}) -> Project:
+    """The five voter lists of ../shared/data/ncvr500 at 20% corruption: each holds a
+    person at most once."""
+    files = {f"party{i}.csv": (SHARED_DATA / "ncvr500" / f"ocp20_party{i}.csv").read_text() for i in range(5)}
+    sources = "".join(NCVR_SOURCE.format(
+        i=i, deduplicated=f"deduplicated: {str(deduplicated[i]).lower()}\n        " if i in deduplicated else "")
+        for i in range(5))
+    return Project.load(write_project(folder, NCVR_YAML.format(sources=sources), files))
+
+
+@pytest.fixture(scope="module")
+def voter_lists(tmp_path_factory) -> Project:
+    if not (SHARED_DATA / "ncvr500").exists():
+        pytest.skip("shared data not found")
+    project = ncvr_project(tmp_path_factory.mktemp("voters"))
+    project.run()
+    return project
+
+
+def most_records_of_one_source_in_a_customer(project: Project) -> int:
+    xref = project.lakehouse.read_table("gold/customer_xref")
+    counts = pc.value_counts(pc.binary_join_element_wise(xref["customer_id"], xref["source"], "|"))
+    return pc.max(counts.field("counts")).as_py()
+
+
+def test_lists_that_hold_each_person_once_are_found_and_linked_one_to_one(voter_lists):
+    assert facts(voter_lists)["one_to_one"] == {f"party{i}": "detected" for i in range(5)}
+    assert most_records_of_one_source_in_a_customer(voter_lists) == 1
+
+
+def test_a_list_declared_not_deduplicated_is_not_linked_one_to_one(tmp_path):
+    if not (SHARED_DATA / "ncvr500").exists():
+        pytest.skip("shared data not found")
+    project = ncvr_project(tmp_path, {0: False})
+    project.run()
+    assert "party0" not in facts(project)["one_to_one"]
+
+
+def test_sources_holding_duplicates_are_not_taken_for_lists_of_each_person_once(tmp_path):
+    from scv.generate import demo_project_yaml, generate
+
+    generate(tmp_path / "data", people=1500)
+    (tmp_path / "scv.yaml").write_text(demo_project_yaml())
+    project = Project.load(tmp_path / "scv.yaml")
+    project.run()
+    assert facts(project)["one_to_one"] == {}
+
+
+def test_the_expected_quality_is_taken_on_the_customers(voter_lists):
+    expected = facts(voter_lists)["expected"]
+    scores = voter_lists.evaluate(voter_truth(voter_lists))
+    assert abs(expected["f1"] - scores.f1) <= 0.05
+    assert abs(expected["precision"] - scores.precision) <= 0.05
+
+
+def voter_truth(project: Project) -> Path:
+    rows = [[f"party{i}", r["recid"], r["recid"]]
+            for i in range(5) for r in csv.DictReader((project.base_dir / f"party{i}.csv").open())]
+    path = project.base_dir / "truth.csv"
+    write_csv(path, ["source", "source_record_id", "person_id"], rows)
+    return path
+
+
+def test_a_run_whose_fields_cannot_tell_people_apart_says_so_in_plain_words(tmp_path):
+    # 300 people named from five first and four last names in two towns, each twice:
+    # the model cannot know which John Smith is which, and the run must not pretend it does
+    rng = random.Random(3)
+    rows = []
+    for i in range(300):
+        person = [rng.choice(["John", "Mary", "Anne", "Paul", "Sue"]), rng.choice(["Smith", "Jones", "Brown", "Lee"]),
+                  rng.choice(["Leeds", "York"])]
+        rows += [[f"{i}a", *person], [f"{i}b", *person]]
+    write_csv(tmp_path / "people.csv", ["id", "first", "last", "town"], rows)
+    yaml = PEOPLE_YAML.replace("date_of_birth: dob, email: email", "city: town")
+    project = Project.load(write_project(tmp_path, yaml, {}))
+    result = project.run()
+    said = [w for w in result.warnings if w.startswith("linkage quality")]
+    assert said and "Smith" not in said[0] and "John" not in said[0]
+    assert facts(project)["verdict"] == said[0]
+
+
+def test_a_customer_holding_a_large_share_of_all_records_is_called_out():
+    assert "no single person's" in verdict(0.95, 0.95, 0.95, largest=400, records=10_000)
+    assert verdict(0.95, 0.95, 0.95, largest=6, records=10_000) is None
+    assert "poor" in verdict(0.5, 0.4, 0.9, largest=6, records=10_000)
