@@ -196,6 +196,6 @@ def test_the_report_counts_the_customers_gold_flags_for_review(halves):
     run_id = project.lakehouse.read_table("audit/runs")["run_id"][-1].as_py()
     html = Path(project.lakehouse.path(f"reports/{run_id}/quality.html")).read_text()
     part = html.split('<h2 id="linkage">')[1]
-    assert (f"<b>{found['clusters_split']:,}</b> clusters split" in part
+    assert (f"<b>{found['clusters_split']:,}</b> groups at the threshold parted" in part
             and f"<b>{flagged:,}</b> customers need review" in part)
     assert f"<code>auto</code>: the highest expected F1 over the calibrated scores, {found['expected_f1_at_recommended']:.3f}" in part

@@ -171,6 +171,9 @@ def test_a_run_whose_fields_cannot_tell_people_apart_says_so_in_plain_words(tmp_
     said = [w for w in result.warnings if w.startswith("linkage quality")]
     assert said and "Smith" not in said[0] and "John" not in said[0]
     assert facts(project)["verdict"] == said[0]
+    run_id = project.lakehouse.read_table("audit/runs")["run_id"][-1].as_py()
+    html = Path(project.lakehouse.path(f"reports/{run_id}/quality.html")).read_text()
+    assert html.index("linkage quality") < html.index("<h2")  # the report leads with it
 
 
 def test_a_customer_holding_a_large_share_of_all_records_is_called_out():

@@ -20,6 +20,7 @@ from scv.engine.splink_sampling import LINK_ID
 if TYPE_CHECKING:
     from scv.pipeline import Run
 
+VERDICT = "linkage quality"  # how every verdict begins, for the CLI to say it last
 POOR_F1 = 0.8  # below this expected F1 a run's customers are called doubtful
 # A customer holding more than this share of the records is no single person's, whatever
 # the scores say (a household, a shared inbox and a chain of namesakes look alike).
@@ -79,18 +80,18 @@ def verdict(f1: float, precision: float, recall: float, largest: int, records: i
             alike: int = 0) -> str | None:
     """Plain words on a run whose customers should not be trusted as they are, or None."""
     if alike > ALIKE_SHARE * records:
-        return (f"linkage quality: {alike:,} records ({alike / records:.0%}) are identical in every field "
+        return (f"{VERDICT}: {alike:,} records ({alike / records:.0%}) are identical in every field "
                 "compared to records of other customers: the fields mapped cannot tell these people apart, "
                 "so the expected quality cannot be trusted; map more identifying fields (date of birth, "
                 "email, phone, an id) before using the customers")
     if largest >= GIANT_RECORDS and largest > GIANT_SHARE * records:
-        return (f"linkage quality: one customer holds {largest:,} records ({largest / records:.1%} of all): "
+        return (f"{VERDICT}: one customer holds {largest:,} records ({largest / records:.1%} of all): "
                 "no single person's; check the customers flagged for review, map more identifying "
                 "fields (date of birth, email, phone), or raise linkage.threshold")
     if f1 < POOR_F1:
         weak = "precision (records of different people joined)" if precision < recall else \
             "recall (one person's records left apart)"
-        return (f"linkage quality looks poor: expected F1 {f1:.2f} (precision {precision:.2f}, recall "
+        return (f"{VERDICT} looks poor: expected F1 {f1:.2f} (precision {precision:.2f}, recall "
                 f"{recall:.2f}), weakest in {weak}; the fields mapped may not tell these people apart: "
                 "map more identifying fields, or check a sample of the pairs before using the customers")
     return None

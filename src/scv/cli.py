@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scv.assessment import VERDICT
 from scv.errors import ScvError, StageFailed
 
 app = typer.Typer(
@@ -98,9 +99,13 @@ def _print_run(result) -> None:
         f"{result.pairs:,} scored pairs, [bold]{result.customers:,} customers[/] "
         f"in {result.lakehouse}/gold/customers"
     )
+    verdict = [w for w in result.warnings if w.startswith(VERDICT)]  # said last, in plain words
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        if warning not in verdict:
+            console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"data quality report: {result.lakehouse}/reports/{result.run_id}/quality.html")
+    for warning in verdict:
+        console.print(f"[bold red]{warning}[/]")
 
 
 def _print_segments(project) -> None:
@@ -317,9 +322,13 @@ def validate(config: ConfigOption = Path("scv.yaml"), engine: EngineOption = Non
         passed = c.get("ingested", 0) - c.get("quarantined", 0)
         table.add_row(source, f"{c.get('ingested', 0):,}", f"{c.get('quarantined', 0):,}", f"{passed:,}")
     console.print(table)
+    verdict = [w for w in result.warnings if w.startswith(VERDICT)]  # said last, in plain words
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        if warning not in verdict:
+            console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"data quality report: {result.lakehouse}/reports/{result.run_id}/quality.html")
+    for warning in verdict:
+        console.print(f"[bold red]{warning}[/]")
 
 
 quarantine_app = typer.Typer(help="Inspect quarantined rows and release them.", no_args_is_help=True)

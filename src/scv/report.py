@@ -163,8 +163,10 @@ def _summary(run: dict, checks: list[dict] | None, names: list[str], linkage: li
         ("failed expectations", "not recorded" if checks is None
          else f'<span class="{"fails" if failed else ""}">{by_severity}</span>'),
     ]
+    verdict = _json(run.get("linkage"), {}).get("verdict")  # the report leads with it
     parts = [
         "<h1>Data quality report</h1>",
+        *([f'<p class="error verdict"><b>{_e(verdict)}</b></p>'] if verdict else []),
         f'<p class="sub">Run <code>{_e(run["run_id"])}</code> · started {_time(run["started_at"])}'
         f' · finished {_time(run["finished_at"])} · {_n(run["seconds"])} s</p>',
         '<div class="cards">' + "".join(

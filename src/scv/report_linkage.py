@@ -64,9 +64,18 @@ class LinkageFacts(TypedDict, total=False):
     recommended_threshold: float  # highest expected F1 over the scored pairs' calibrated probabilities
     expected_f1_at_recommended: float
     expected_f1_at_threshold: float
-    clusters_split: int  # clusters parted at a bridge with evidence against (scv.clusters)
-    clusters_weak_link: int  # customers to review: held by a bridge with little evidence across
+    clusters_split: int  # components parted into coherent customers (scv.clusters, scv.coherence)
+    clusters_weak_link: int  # customers to review: a pair inside holds evidence against
     clusters_loose: int  # customers to review: fewer than half their record pairs at the threshold
+    largest_component: int  # records in the largest group at the threshold, before parting
+    largest_customer: int  # records in the largest customer
+    pairs_scored_inside: int  # pairs inside components that blocking had missed, scored to part them
+    one_to_one: dict[str, str]  # sources linked one-to-one: "declared" or "detected" (scv.structure)
+    inside_to_across_link_ratio: dict[str, float | None]  # the detection's measure, per source
+    expected: dict[str, float]  # expected precision, recall, f1 of the customers (scv.assessment)
+    expected_f1: float
+    records_alike_apart: int  # records identical in every compared field to another customer's
+    verdict: str  # plain words when the customers should not be trusted as they are
 
 
 @dataclass
@@ -203,11 +212,24 @@ def _recommended(facts: dict) -> str:
 
 def _review(facts: dict) -> str:
     weak, loose = facts.get("clusters_weak_link", 0), facts.get("clusters_loose", 0)
-    return (f"<p><b>{facts['clusters_split']:,}</b> clusters split where a single pair joined two groups "
-            "whose other pairs, summed, weigh against a match (their customers' <code>review_reason</code> "
-            f"is <code>split</code>). <b>{weak + loose:,}</b> customers need review "
-            f"(<code>needs_review</code> in gold/customers): <b>{weak:,}</b> held together by one weak link, "
-            f"<b>{loose:,}</b> loose, fewer than half of their record pairs scoring at the threshold.</p>")
+    said = [f"<p><b>{facts['clusters_split']:,}</b> groups at the threshold parted into coherent customers, "
+            "each record joining on the evidence against the customer as a whole, not one pair "
+            f"(largest group <b>{_n(facts.get('largest_component'))}</b> records, largest customer "
+            f"<b>{_n(facts.get('largest_customer'))}</b>; <b>{_n(facts.get('pairs_scored_inside', 0))}</b> "
+            "pairs inside the groups that blocking had missed scored for it; their customers' "
+            f"<code>review_reason</code> is <code>split</code>). <b>{weak + loose:,}</b> customers need review "
+            f"(<code>needs_review</code> in gold/customers): <b>{weak:,}</b> hold a pair with evidence "
+            f"against, <b>{loose:,}</b> loose, fewer than half of their record pairs scoring at the threshold.</p>"]
+    if facts.get("one_to_one"):
+        said.append("<p>Linked one-to-one (no customer holds two of their records): " + ", ".join(
+            f"<b>{_e(s)}</b> ({_e(how)})" for s, how in facts["one_to_one"].items()) + ".</p>")
+    expected = facts.get("expected")
+    if expected:
+        said.append(f"<p>Expected on the customers, from the calibrated scores: precision "
+                    f"<b>{expected['precision']:.3f}</b>, recall <b>{expected['recall']:.3f}</b>, F1 "
+                    f"<b>{expected['f1']:.3f}</b>; <b>{_n(facts.get('records_alike_apart', 0))}</b> records are "
+                    "identical in every compared field to another customer's.</p>")
+    return "".join(said)
 
 
 def _fmt_weight(w: float) -> str:
