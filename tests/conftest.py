@@ -46,6 +46,44 @@ PARTS_YAML = """\
           date_of_birth: [by, bm, bd]
     """
 
+# A census and a parish register of people born before 1900, each person once in each;
+# c1 and c9 (p1 and p9) are a father and son of the same name and town.
+CENSUS_CSV = """\
+id,forename,surname,born,birthplace
+c1,John,Smith,1843-05-12,Leeds
+c2,Mary,Smith,1845-11-02,Leeds
+c3,William,Brown,1851-07-23,York
+c4,Elizabeth,Taylor,1838-01-30,Hull
+c5,James,Wilson,1860-03-14,Bradford
+c6,Sarah,Wilson,1862-09-09,Bradford
+c7,Thomas,Walker,1829-12-01,Wakefield
+c8,Ann,Wright,1855-04-17,Halifax
+c9,John,Smith,1871-08-19,Leeds
+"""
+PARISH_CSV = """\
+id,forename,surname,born,birthplace
+p1,Jno,Smith,12/05/1843,Leeds
+p2,Mary,Smyth,02/11/1845,Leeds
+p3,William,Browne,23/07/1851,York
+p4,Eliza,Taylor,30/01/1838,Hull
+p5,James,Willson,14/03/1860,Bradford
+p6,Sarah,Wilson,09/09/1862,
+p7,Thos,Walker,01/12/1829,Wakefield
+p8,Anne,Wright,17/04/1855,Halifax
+p9,John,Smith,19/08/1871,Leeds
+"""
+HISTORICAL_YAML = """\
+    sources:
+      census:
+        path: census.csv
+        id: id
+        columns: {first_name: forename, last_name: surname, date_of_birth: born, city: birthplace}
+      parish:
+        path: parish.csv
+        id: id
+        columns: {first_name: forename, last_name: surname, date_of_birth: born, city: birthplace}
+    """
+
 
 @pytest.fixture(scope="session")
 def spark_engine(tmp_path_factory):

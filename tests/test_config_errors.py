@@ -139,3 +139,11 @@ def test_a_blocking_budget_that_is_neither_positive_nor_auto_is_one_line(tmp_pat
     assert result.exit_code == 2
     line = error_line(result)
     assert "linkage.comparisons_per_record: give a number of comparisons per record above 0, or auto" in line
+
+
+@pytest.mark.parametrize("given", ["1800", "[1800, 1899]", "[1900-01-01, 1800-01-01]", "[1800-01-01, tomorrow]"])
+def test_a_date_of_birth_range_takes_two_dates_in_order(tmp_path, given):
+    result = run_with(tmp_path, TWO_SOURCES_YAML + f"standardise: {{date_of_birth_range: {given}}}\n")
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert "standardise.date_of_birth_range" in line and ("[1800-01-01, today]" in line or "after the latest" in line)

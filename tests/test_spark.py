@@ -12,7 +12,10 @@ import pytest
 from deltalake import DeltaTable
 from typer.testing import CliRunner
 
-from conftest import CRM_CSV, EVENTS_FILES, EVENTS_YAML, SHOP_CSV, SHARED_DATA, TWO_SOURCES_YAML, write_project
+from conftest import (
+    CENSUS_CSV, CRM_CSV, EVENTS_FILES, EVENTS_YAML, HISTORICAL_YAML, PARISH_CSV, SHARED_DATA, SHOP_CSV,
+    TWO_SOURCES_YAML, write_project,
+)
 from scv import Project
 from scv.cli import app
 from scv.engine import create_engine
@@ -300,3 +303,20 @@ def test_survivorship_rules_flags_and_views_are_the_same_on_spark(tmp_path, spar
         assert rows(spark, table) == rows(duck, table), table
     when = {"run_id", "changed_at"}  # of each lakehouse's own run
     assert rows(spark, "gold/customer_id_history", drop=when) == rows(duck, "gold/customer_id_history", drop=when)
+
+
+def test_a_historical_date_of_birth_range_is_found_as_on_duckdb(tmp_path, spark_engine):
+    """The range from the data (years counted in SQL) and silver's rule agree on both engines;
+    0001-01-01 among the 19th-century dates is an outlier on both."""
+    census = CENSUS_CSV + "c10,Ann,Day,0001-01-01,York\n"
+    projects, warnings = [], []
+    for engine in ("duckdb", "spark"):
+        (tmp_path / engine).mkdir()
+        config = write_project(tmp_path / engine, HISTORICAL_YAML, {"census.csv": census, "parish.csv": PARISH_CSV})
+        warnings.append(Project.load(config, engine=engine).run().warnings)
+        projects.append(Project.load(config))
+    duck, spark = projects
+    assert rows(spark, "silver/records") == rows(duck, "silver/records")
+    born = {r["record_key"]: r["date_of_birth"] for r in rows(spark, "silver/records")}
+    assert born["census:c10"] is None and sum(b is not None for b in born.values()) == 18
+    assert [w for w in warnings[1] if "date-of-birth" in w] == [w for w in warnings[0] if "date-of-birth" in w]

@@ -11,7 +11,7 @@ import phonenumbers
 import pyarrow as pa
 import pytest
 
-from scv import lookups
+from scv import birth_dates, lookups
 from scv import standardise as std
 from scv.config import ProjectConfig, Standardise
 from scv.engine import create_engine
@@ -382,6 +382,35 @@ def test_gender(engine, raw, clean):
 ])
 def test_birth_date_is_a_real_past_date(engine, raw, clean):
     assert apply(engine, lambda d, e: std.birth_date(d, e, FORMATS), raw) == clean
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("1843-05-12", date(1843, 5, 12)),
+    ("12/05/1843", date(1843, 5, 12)),
+    ("1799-12-31", None),
+    ("1870-01-01", None),
+])
+def test_birth_date_keeps_the_range_it_is_given(engine, raw, clean):
+    in_range = lambda d, e: std.birth_date(d, e, FORMATS, date(1800, 1, 1), date(1869, 12, 31))  # noqa: E731
+    assert apply(engine, in_range, raw) == clean
+
+
+def years(first: int, last: int, each: int = 1) -> dict[int, int]:
+    return {y: each for y in range(first, last + 1)}
+
+
+@pytest.mark.parametrize("column, earliest", [
+    ({}, 1900),  # nothing to go by: the usual range
+    (years(1960, 1969, 10) | {1800: 1, 1: 1}, 1900),  # 1800 and 0001 among 1960s dates are outliers
+    (years(1935, 2005), 1877),  # modern dates: 1900 to today and a little more, never less
+    (years(1985, 2005) | {1924: 1}, 1900),  # a young customer base keeps its centenarians
+    (years(1800, 1899), 1720),  # 19th-century dates are all kept
+    (years(1870, 1879), 1823),  # one decade keeps 52 years before its middle at least
+    (years(1840, 1899, 5) | {1111: 2, 1: 1}, 1792),  # placeholders stay out
+    ({1: 1, 1850: 1, 1960: 1, 1975: 1, 1977: 1, 1980: 1, 1985: 2}, 1900),  # a quarter wrong, median holds
+])
+def test_the_earliest_year_of_birth_follows_the_bulk_of_the_column(column, earliest):
+    assert birth_dates.earliest_year(column) == earliest
 
 
 @pytest.mark.parametrize("raw, clean", [

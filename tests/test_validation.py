@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from typer.testing import CliRunner
 
-from conftest import write_project
+from conftest import CENSUS_CSV, HISTORICAL_YAML, PARISH_CSV, write_project
 from scv import Project
 from scv.cli import app
 from scv.errors import ConfigError, StageFailed
@@ -240,3 +240,97 @@ def test_output_checks_pass_and_are_recorded_for_gold(tmp_path):
 def test_mask_keeps_the_shape_of_a_value():
     assert mask("Jo Smith") == "Aa Aa+"
     assert mask("07700 900123") == "99999 999999"
+
+
+# Checks that fit the data: HISTORICAL_YAML (conftest), people born before 1900.
+
+
+def historical_project(folder, more: str = "") -> Project:
+    files = {"census.csv": CENSUS_CSV, "parish.csv": PARISH_CSV}
+    return Project.load(write_project(folder, HISTORICAL_YAML + more, files))
+
+
+@pytest.fixture(scope="module")
+def historical(tmp_path_factory):
+    """The historical project, run once with the defaults: (project, result)."""
+    project = historical_project(tmp_path_factory.mktemp("historical"))
+    return project, project.run()
+
+
+def test_a_historical_date_of_birth_column_is_kept_in_silver(historical):
+    project, _ = historical
+    silver = project.lakehouse.read_table("silver/records").to_pylist()
+    assert len(silver) == 18
+    assert all(r["date_of_birth"] is not None and not r["date_of_birth_invalid"] for r in silver)
+
+
+def test_linkage_compares_a_historical_date_of_birth(historical):
+    """Father and son share name and town: only their dates of birth tell them apart."""
+    project, run = historical
+    model = json.loads(project.lakehouse.read_file(f"models/{run.run_id}.json"))
+    assert "date_of_birth" in {c["output_column_name"] for c in model["comparisons"]}
+    customer = {r["record_key"]: r["customer_id"] for r in project.lakehouse.read_table("gold/customer_xref").to_pylist()}
+    assert customer["census:c1"] == customer["parish:p1"] != customer["census:c9"] == customer["parish:p9"]
+
+
+def test_the_built_in_date_of_birth_check_passes_a_historical_column(historical):
+    project, run = historical
+    check = result_of_source(project, run.run_id, "census", "expect_column_values_to_be_between", "born")
+    assert check["success"] and check["unexpected_count"] == 0
+    assert json.loads(check["kwargs"])["min_value"] <= "1829-12-01"  # the earliest in the column
+
+
+def test_the_run_says_plainly_when_the_usual_range_would_reject_most_of_a_column(historical):
+    project, run = historical
+    [said] = [w for w in run.warnings if w.startswith("source census:")]
+    assert "column born" in said and "1900 to today" in said and "100%" in said and "kept" in said
+    assert not any(day in said for day in ("1843", "05-12", "1829"))  # no date of a record
+    [audit] = project.lakehouse.read_table("audit/runs").to_pylist()
+    assert said in json.loads(audit["warnings"])  # which the CLI prints and the report lists
+
+
+def test_a_date_of_birth_range_set_in_the_project_file_is_obeyed(tmp_path):
+    project = historical_project(tmp_path, "standardise: {date_of_birth_range: [1840-01-01, 1869-12-31]}\n")
+    run = project.run()
+    silver = {r["record_key"]: r for r in project.lakehouse.read_table("silver/records").to_pylist()}
+    outside = {k for k, r in silver.items() if r["date_of_birth_invalid"]}
+    assert outside == {"census:c4", "census:c7", "census:c9", "parish:p4", "parish:p7", "parish:p9"}
+    assert all(silver[k]["date_of_birth"] is None for k in outside)
+    check = result_of_source(project, run.run_id, "census", "expect_column_values_to_be_between", "born")
+    assert (json.loads(check["kwargs"])["max_value"], check["unexpected_count"]) == ("1869-12-31", 3)
+
+
+def test_a_set_range_that_rejects_most_of_a_column_is_reported_and_obeyed(tmp_path):
+    project = historical_project(tmp_path, "standardise: {date_of_birth_range: [1900-01-01, today]}\n")
+    run = project.run()
+    assert any(w.startswith("source parish: column born: standardise.date_of_birth_range") and "100%" in w
+               for w in run.warnings)
+    assert all(r["date_of_birth"] is None for r in project.lakehouse.read_table("silver/records").to_pylist())
+
+
+def test_an_impossible_date_of_birth_among_modern_ones_is_still_rejected(tmp_path):
+    files = {"crm.csv": CRM + "c8,Al,Day,al@example.com,0001-01-01,07700 900444,GB\n"
+                              "c9,Bo,Day,bo@example.com,2999-01-01,07700 900445,GB\n"}
+    project = project_with(tmp_path, files=files)
+    run = project.run()
+    silver = {r["source_record_id"]: r for r in project.lakehouse.read_table("silver/records").to_pylist()}
+    assert [(silver[i]["date_of_birth"], silver[i]["date_of_birth_invalid"]) for i in ("c4", "c8", "c9")] == [
+        (None, True)] * 3
+    check = result_of(project, run.run_id, "expect_column_values_to_be_between", "birthdate")
+    assert check["unexpected_count"] == 4  # c3's 31 February too
+    assert not any("birthdate" in w and "usual" in w for w in run.warnings)
+
+
+def test_a_column_mostly_of_no_dates_of_birth_is_reported_with_the_settings_to_check(tmp_path):
+    """Written month first, read day first: 24/12, 31/02 and 15/09 are no dates."""
+    month_first = CRM.replace("1975-12-24", "12/24/1975").replace("1977-09-15", "09/15/1977").replace(
+        "1985-01-01", "01/31/1985").replace("1960-03-03", "03/13/1960")
+    run = project_with(tmp_path, files={"crm.csv": month_first}).run()
+    [said] = [w for w in run.warnings if "no date of birth" in w]
+    assert said.startswith("source crm: column birthdate: 75%") and "standardise.date_order" in said
+
+
+def result_of_source(project, run_id, source, expectation, column) -> dict:
+    [row] = [r for r in results(project, run_id)
+             if r["expectation"] == expectation and r["column"] == column and r["source"] == source]
+    return row

@@ -12,6 +12,7 @@ import hashlib
 import math
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,10 +122,11 @@ class Source(_Strict):
         default_factory=list, description="Other columns carried through to silver and gold."
     )
     delimiter: str | None = Field(None, description="CSV delimiter; sniffed when absent.")
-    deduplicated: bool = Field(
-        False,
-        description="The source holds each person at most once: no customer gets two of its records "
-        "(each of its records joins a customer by its single best link).",
+    deduplicated: bool | None = Field(
+        None,
+        description="The source holds each person at most once: no customer gets two of its records. "
+        "Unset: found from the data (its records link to other sources' far more readily than to each "
+        "other's; the run reports which sources it linked one-to-one); false: never taken as such.",
     )
     validation: Validation = Field(default_factory=Validation)
     record_of: str | None = Field(
@@ -283,6 +285,31 @@ class Standardise(_Strict):
         description="ISO 3166 country code for phone numbers written without a +country code, "
         "and whose postcode rule applies to records without a recognised country.",
     )
+    date_of_birth_range: tuple[date, date | Literal["today"]] | None = Field(
+        None,
+        description="The earliest and latest date of birth kept, e.g. [1800-01-01, today]; one outside is "
+        "null in silver (date_of_birth_invalid) and fails date_of_birth_valid. Unset: each source's from "
+        "its own dates, 1900 to today, reaching earlier where its dates do, with outliers far below the "
+        "rest left out (scv.birth_dates).",
+    )
+
+    @field_validator("date_of_birth_range", mode="before")
+    @classmethod
+    def _birth_range(cls, value: Any) -> Any:
+        """One message for every wrong shape, rather than one per member of the union."""
+        wanted = "give the earliest and the latest date of birth, e.g. [1800-01-01, today]"
+        if value is None:
+            return value
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise ValueError(f"{wanted}; not {value}")
+        try:
+            earliest = date.fromisoformat(str(value[0]))
+            latest = "today" if value[1] == "today" else date.fromisoformat(str(value[1]))
+        except ValueError:
+            raise ValueError(f"{wanted} (dates as YYYY-MM-DD); not [{value[0]}, {value[1]}]") from None
+        if earliest > (date.today() if latest == "today" else latest):
+            raise ValueError(f"the earliest date of birth is after the latest: [{value[0]}, {value[1]}]")
+        return earliest, latest
 
 
     @model_validator(mode="before")

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from scv.birth_dates import USUAL, BirthRange
 from scv.config import SEVERITIES, Source, did_you_mean
 from scv.errors import ConfigError
 
@@ -113,10 +114,11 @@ def load_suite_file(path: Path, where: str) -> list[dict]:
     return suite["expectations"]
 
 
-def default_expectations(source: Source) -> list[Expectation]:
+def default_expectations(source: Source, birth: BirthRange = USUAL) -> list[Expectation]:
     """Checks every source gets from its mapping; each can be switched off or re-graded.
     A field built from several columns has none: it is checked once combined, in silver
-    (an impossible date of birth is `date_of_birth_invalid` there)."""
+    (an impossible date of birth is `date_of_birth_invalid` there). `birth`: the source's
+    range of dates of birth, as silver's rule has it (scv.birth_dates)."""
     if source.kind == "events":
         return event_expectations(source)
     cols = {field: col for field, col in source.columns.items() if isinstance(col, str)}
@@ -132,11 +134,11 @@ def default_expectations(source: Source) -> list[Expectation]:
             {"column": cols["email"], "regex": r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"},
             "warn", reason="malformed email", default="email_well_formed"))
     if "date_of_birth" in cols:
+        earliest, latest = birth.bounds()
         found.append(Expectation(
             "expect_column_values_to_be_between",
-            {"column": cols["date_of_birth"], "min_value": "1900-01-01",
-             "max_value": date.today().isoformat()},
-            "warn", reason="date of birth not a real date between 1900 and today",
+            {"column": cols["date_of_birth"], "min_value": earliest, "max_value": latest},
+            "warn", reason=f"date of birth not a real date from {birth.text()}",
             default="date_of_birth_valid"))
     if "phone" in cols:
         found.append(Expectation(
@@ -179,11 +181,11 @@ def event_expectations(source: Source) -> list[Expectation]:
     return found
 
 
-def source_suite(name: str, source: Source, base_dir: Path) -> list[Expectation]:
+def source_suite(name: str, source: Source, base_dir: Path, birth: BirthRange | None = None) -> list[Expectation]:
     """Defaults (as configured), then the suite file's expectations, then inline ones."""
     checks = source.validation
     suite = []
-    for e in default_expectations(source):
+    for e in default_expectations(source, birth or USUAL):
         setting = checks.defaults.get(e.default, True)
         if setting is False or setting == "off":
             continue

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from scv.birth_dates import BirthRange
 from scv.config import ProjectConfig
 from scv.engine import Engine
 from scv.events import cleanse_events
@@ -91,6 +92,9 @@ class Run:
     # What linkage found, for the report's linkage section (scv.report_linkage.LinkageFacts):
     # {"blocking_rules": [{"rule", "comparisons"}], "budget_per_record", "estimated_blocking_recall"}
     linkage_facts: dict = field(default_factory=dict)
+    # Each customer source's range of dates of birth, decided as validation starts
+    # (scv.birth_dates): its built-in check and silver's cleaning rule use the same one.
+    birth_ranges: dict[str, BirthRange] = field(default_factory=dict)
     pseudonymisation_key: bytes | None = field(default=None, repr=False)  # never logged
     full: bool = False  # asked for a full run (`scv run --full`)
     previous: Previous | None = None  # the run this one continues; None in a full run

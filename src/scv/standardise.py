@@ -13,6 +13,7 @@ each rule that fired.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING
 
 from scv import increment, lookups
@@ -21,6 +22,7 @@ from scv.engine.base import Dialect
 from scv.increment import LINEAGE_COLUMNS
 
 if TYPE_CHECKING:
+    from scv.birth_dates import BirthRange
     from scv.pipeline import Run
 
 SILVER_KEYS = ("record_key", "source", "source_record_id")
@@ -207,13 +209,18 @@ def gender(d: Dialect, e: str) -> str:
     )
 
 
-def birth_date(d: Dialect, e: str, formats) -> str:
-    """A real date of birth: unparseable, future or before 1900 becomes NULL."""
-    parsed = d.parse_date(f"trim(cast({e} as string))", formats)
-    return (
-        f"case when {parsed} between date '{EARLIEST_BIRTH_DATE}' and current_date "
-        f"then {parsed} end"
-    )
+def parsed_date(d: Dialect, e: str, formats) -> str:
+    """The text of `e` read as a date with `formats`; NULL when none fits."""
+    return d.parse_date(f"trim(cast({e} as string))", formats)
+
+
+def birth_date(d: Dialect, e: str, formats, earliest: date | None = None, latest: date | None = None) -> str:
+    """A real date of birth: unparseable or outside `earliest` to `latest` becomes NULL.
+    Defaults 1900-01-01 to today; a run passes each source's range (scv.birth_dates)."""
+    parsed = parsed_date(d, e, formats)
+    low = d.literal(earliest.isoformat() if earliest else EARLIEST_BIRTH_DATE)
+    high = f"cast({d.literal(latest.isoformat())} as date)" if latest else "current_date"
+    return f"case when {parsed} between cast({low} as date) and {high} then {parsed} end"
 
 
 def timestamp(d: Dialect, e: str, formats) -> str:
@@ -288,11 +295,13 @@ def from_parts(d: Dialect, field: str, columns: list[str]) -> tuple[str, str]:
     return iso, raw
 
 
-def field_rules(config: ProjectConfig) -> dict[str, Callable[[Dialect, str], str]]:
+def field_rules(config: ProjectConfig, birth: BirthRange | None = None) -> dict[str, Callable[[Dialect, str], str]]:
     """Rule per canonical field for a source's raw column. Phones and countries are looked
     up instead (phone_lookup, country_lookup), postcodes follow the country, and names
-    lose their titles and suffixes in `silver_names_and_keys`."""
+    lose their titles and suffixes in `silver_names_and_keys`. `birth`: the source's range
+    of dates of birth (1900 to today when absent)."""
     formats = config.standardise.date_formats
+    earliest, latest = (birth.earliest, birth.latest) if birth else (None, None)
     rules: dict[str, Callable[[Dialect, str], str]] = {f: text for f in CANONICAL_FIELDS}
     rules.update(
         email=email,
@@ -300,7 +309,7 @@ def field_rules(config: ProjectConfig) -> dict[str, Callable[[Dialect, str], str
         address_line_2=address_line,
         gender=gender,
         full_name=name_in_order,
-        date_of_birth=lambda d, e: birth_date(d, e, formats),
+        date_of_birth=lambda d, e: birth_date(d, e, formats, earliest, latest),
         created_at=lambda d, e: timestamp(d, e, formats),
         updated_at=lambda d, e: timestamp(d, e, formats),
     )
@@ -316,7 +325,7 @@ def silver_select(run: Run, name: str, attributes: list[str]) -> str:
     mapping = {f: source.parts(f) for f in source.columns}
     if source.updated_at:
         mapping.setdefault("updated_at", [source.updated_at])
-    rules = field_rules(run.config)
+    rules = field_rules(run.config, run.birth_ranges.get(name))  # decided by validation
     combined = {f: from_parts(d, f, [f"v.{q(c)}" for c in cs]) for f, cs in mapping.items()}
     col = {f: value for f, (value, _) in combined.items()}
     cleaned = {f: (rules[f](d, col[f]) if f in col else "null") for f in CANONICAL_FIELDS}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from scv import birth_dates
 from scv.errors import ScvError
 from scv.expectations import (
     Expectation, check_columns, denominator_sql, duplicates_sql, metric_sql, source_suite,
@@ -37,8 +38,9 @@ class ValidationFailed(ScvError):
 def validate(run: Run) -> None:
     releases = _load_releases(run)
     results: list[dict] = []
+    birth_dates.decide(run)
     for name, source in run.config.sources.items():
-        suite = source_suite(name, source, run.base_dir)
+        suite = source_suite(name, source, run.base_dir, run.birth_ranges.get(name))
         check_columns(name, suite, [c for c, _ in run.engine.columns(f"bronze_{name}")])
         results += check_source(run, name, suite, personal_columns(source), releases)
     record_results(run, results)
