@@ -28,7 +28,7 @@ from scv.engine.splink_sampling import LINK_ID
 from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
 from scv.standardise import silver_columns
-from scv.structure import one_to_one_sources
+from scv.structure import one_to_one_sources, overstatement
 from scv.training import net_of_matches, train
 
 if TYPE_CHECKING:
@@ -115,6 +115,18 @@ def phone_comparison():
     ], output_column_name="phone_key")
 
 
+def typed_place(name: str, close):
+    """A postcode or town: exact (weighed by how common the value is), or one slip of the
+    keyboard away (a zip with a digit wrong, a town misspelt), which says far more than
+    disagreeing; else."""
+    return cl.CustomComparison([
+        cll.NullLevel(name),
+        cll.ExactMatchLevel(name).configure(tf_adjustment_column=name),
+        close,
+        cll.ElseLevel(),
+    ], output_column_name=name)
+
+
 def comparisons(fields: set[str]) -> list:
     """One Splink comparison per linkable field present, strongest evidence first."""
     found = []
@@ -128,11 +140,12 @@ def comparisons(fields: set[str]) -> list:
     if "phone_key" in fields:
         found.append(phone_comparison())
     if "postcode" in fields:
-        found.append(cl.ExactMatch("postcode").configure(term_frequency_adjustments=True))
+        found.append(typed_place("postcode", cll.CustomLevel(one_edit("postcode_l", "postcode_r"),
+                                                              "one character different", base_dialect_str="duckdb")))
     if "address_line_1" in fields:
         found.append(cl.JaroWinklerAtThresholds("address_line_1", [0.95, 0.85]))
     if "city" in fields:
-        found.append(cl.ExactMatch("city").configure(term_frequency_adjustments=True))
+        found.append(typed_place("city", cll.JaroWinklerLevel("city", 0.9)))
     if "gender" in fields:
         found.append(cl.ExactMatch("gender"))
     return found
@@ -248,7 +261,12 @@ def link(run: Run) -> None:
     else:
         linker = _link_with_splink(run, total)
     threshold = run.linkage_facts.setdefault("threshold", configured_threshold(run))
-    once = one_to_one_sources(run, threshold) if total >= 2 else []
+    if total < 2:
+        once = []
+    elif "one_to_one" in run.linkage_facts:  # found before the clustering
+        once = sorted(run.linkage_facts["one_to_one"])
+    else:
+        once = one_to_one_sources(run, threshold)
     run.engine.drop(SCORED_INSIDE)
     review(run, weight(threshold), weight(PAIRS_FLOOR), once,
            None if linker is None else lambda table: scored_anew(run.engine, linker, table))
@@ -346,6 +364,9 @@ def _link_with_splink(run: Run, total: int) -> Linker:
         if overlinked(run, fields):
             run.warn("the retrained model still links people who disagree on first name and date of "
                      "birth: review the customers flagged in gold, or raise linkage.threshold")
+    once = one_to_one_sources(run, threshold)
+    if once and given.prior is None:
+        shift, threshold = calibrate_on_lists(run, linker, once, shift)
     used = [r.blocking_rule_sql for r in linker._settings_obj._blocking_rules_to_generate_predictions]
     if "blocking_rules" not in run.linkage_facts:  # scored in parts: not counted while scoring
         blocking.record_counts(run, used, records, total)
@@ -355,6 +376,28 @@ def _link_with_splink(run: Run, total: int) -> Linker:
     key_by(linker, "record_key")  # the saved model reads any records by their keys
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
     return linker
+
+
+def calibrate_on_lists(run: Run, linker: Linker, once: list[str], shift: float) -> tuple[float, float]:
+    """Every weight moved by what the lists of each person once show it overstates
+    (`scv.structure.overstatement`), as a change of the prior, the threshold chosen again;
+    returns the shift on Splink's predictions and the threshold."""
+    bits = overstatement(run, once)
+    run.linkage_facts["overstated_bits"] = bits
+    if not bits:
+        return shift, run.linkage_facts["threshold"]
+    settings = linker._settings_obj
+    prior = settings._probability_two_random_records_match
+    odds = prior / (1 - prior) * 2 ** -bits
+    settings._probability_two_random_records_match = odds / (1 + odds)
+    run.linkage_facts.update(prior_before_lists=prior, prior=settings._probability_two_random_records_match)
+    run.engine.create("pairs_on_lists", f"""
+        select record_key_l, record_key_r, match_weight - {bits!r} as match_weight,
+               1 / (1 + pow(2, -(match_weight - {bits!r}))) as match_probability
+        from pairs where match_weight - {bits!r} >= {weight(PAIRS_FLOOR)!r}""")
+    run.engine.create("pairs", "select * from pairs_on_lists")
+    run.engine.drop("pairs_on_lists")
+    return shift - bits, clustering_threshold(run)
 
 
 def _score(run: Run, records, given, fields: set[str], total: int):
