@@ -4,6 +4,7 @@ run that says plainly when its customers should not be trusted."""
 from __future__ import annotations
 
 import csv
+import math
 import json
 import random
 from pathlib import Path
@@ -180,3 +181,25 @@ def test_a_customer_holding_a_large_share_of_all_records_is_called_out():
     assert "no single person's" in verdict(0.95, 0.95, 0.95, largest=400, records=10_000)
     assert verdict(0.95, 0.95, 0.95, largest=6, records=10_000) is None
     assert "poor" in verdict(0.5, 0.4, 0.9, largest=6, records=10_000)
+
+
+def test_weights_are_calibrated_on_the_pairs_inside_lists_of_each_person_once(engine):
+    # two lists of 100 people each: 200 pairs across at +10 bits, and inside the lists,
+    # where every pair is two people, 20 pairs at +10 too: about 20 of the 200 across are
+    # strangers, so +10 bits overstates: 180 matches in 200 is +3.17 bits
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from scv.structure import overstatement
+
+    keys = [f"{s}:{i:03d}" for s in "ab" for i in range(100)]
+    engine.read_arrow("link_inputs", pa.table({"record_key": keys, "source": [k[0] for k in keys]}))
+    across = [(f"a:{i:03d}", f"b:{j:03d}") for i in range(100) for j in (i, (i + 1) % 100)]
+    inside = [(f"{s}:{i:03d}", f"{s}:{i + 1:03d}") for s in "ab" for i in range(10)]
+    pairs = across + inside
+    engine.read_arrow("pairs", pa.table({"record_key_l": [p[0] for p in pairs], "record_key_r": [p[1] for p in pairs],
+                                         "match_weight": [10.0] * len(pairs)}))
+    bits = overstatement(SimpleNamespace(engine=engine), ["a", "b"])
+    strangers = 20 * 10_000 / 9_900
+    assert bits == pytest.approx(10 - math.log2((200 - strangers) / strangers), abs=0.01)
