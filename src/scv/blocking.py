@@ -56,6 +56,12 @@ CANDIDATES: list[tuple[str, ...]] = [
     ("postcode",),
     ("last_name",),
     ("first_name",),
+    # for names typed badly on both sides: each sound alone, the first letters of both,
+    # the initials within a town; the budget takes them only where they are affordable
+    ("last_name_phonetic",),
+    ("first_name_phonetic",),
+    ("substr(first_name, 1, 2)", "substr(last_name, 1, 2)"),
+    ("city", "substr(first_name, 1, 1)", "substr(last_name, 1, 1)"),
 ]
 
 
