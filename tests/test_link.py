@@ -57,6 +57,36 @@ def test_first_and_last_name_swapped_is_a_level_of_its_own(people):
     assert "first_name" in level and "last_name" in level and "Exact" not in level
 
 
+PLACES_YAML = PEOPLE_YAML.replace("city: city}", "city: city, postcode: zip}")
+PLACES_CSV = "id,first,last,dob,city,zip\n" + "\n".join([
+    "1,Ann,Hale,1970-01-01,Raleigh,27601",
+    "2,Ann,Hale,1970-01-01,Raliegh,27607",  # the town misspelt, a digit of the zip mistyped
+    "3,Ann,Hale,1970-01-01,Durham,27601",
+    "4,Ann,Hale,1970-01-01,Raleigh,28705",
+    *(f"{10 + i},Name{chr(97 + i % 26)}{i},Family{i},19{50 + i % 40}-0{1 + i % 9}-1{i % 9},Town{i % 7},{20000 + i}"
+      for i in range(60)),
+])
+
+
+@pytest.mark.parametrize(("left", "right", "field", "level"), [
+    ("people:1", "people:2", "city", "Jaro"),  # Raleigh, Raliegh
+    ("people:1", "people:3", "city", "other"),  # Raleigh, Durham
+    ("people:1", "people:2", "postcode", "one character"),  # 27601, 27607
+    ("people:1", "people:3", "postcode", "Exact"),
+    ("people:1", "people:4", "postcode", "other"),
+])
+def test_a_town_or_postcode_typed_slightly_wrong_is_a_level_of_its_own(places, left, right, field, level):
+    found = {c.name: c.level for c in places.explain(left, right).comparisons}[field]
+    assert level in found
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory) -> Project:
+    project = Project.load(write_project(tmp_path_factory.mktemp("places"), PLACES_YAML, {"people.csv": PLACES_CSV}))
+    project.run()
+    return project
+
+
 def test_a_training_step_that_fails_leaves_its_comparisons_in_the_model(tmp_path):
     project = Project.load(write_project(tmp_path, TWO_SOURCES_YAML, {"crm.csv": CRM_CSV, "shop.csv": SHOP_CSV}))
     result = project.run()
