@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 FALLBACK_THRESHOLD = 0.9  # `auto` with no scored pairs to recommend from
 AUTO_FLOOR = 0.5  # `auto` never clusters on a pair more likely two people than one
-SHARED_BY_HOUSEHOLDS = {"phone_key", "postcode", "house_number", "address_line_1", "city"}
+SHARED_BY_HOUSEHOLDS = {"phone_key", "email", "postcode", "house_number", "address_line_1", "city"}
 OVERLINKED_SHARE = 0.5  # a model whose linked pairs are mostly strangers has learnt something else
 MIN_PAIRS_TO_JUDGE = 100  # fewer blocked pairs say too little to judge a model by
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
