@@ -5,8 +5,9 @@ published, the customers, not on the pairs: a customer of n records claims n(n-1
 pairs, and each claim is only as good as the model's probability for that pair (a pair
 inside a customer that was never scored, or scored below the floor, counts as a
 non-match). Expected true pairs inside customers over the pairs claimed is the expected
-precision; over the expected matches among every scored pair, the expected recall. Both
-take the calibrated probabilities at their word: they say what the model believes, and
+precision; over the expected matches among every scored pair, times the share of
+matches blocking scored at all, the expected recall. Both take the calibrated
+probabilities at their word: they say what the model believes, and
 a model that is confidently wrong cannot see it. A run that expects poor customers says
 so in plain words (`verdict`), at the end of the run and at the top of the report.
 """
@@ -49,7 +50,10 @@ def assess(run: Run, inside: str | None = None) -> None:
                (select coalesce(max(n), 0) from sizes)""")[0]
     claimed, true_inside, matches = float(claimed), float(true_inside), float(matches)
     precision = true_inside / claimed if claimed else 1.0
-    recall = true_inside / matches if matches else 1.0
+    # the matches blocking never put together are missed too: the scored pairs' expected
+    # matches are the blocking's share of them (`scv.blocking.estimated_recall`)
+    blocking_recall = run.linkage_facts.get("estimated_blocking_recall") or 1.0
+    recall = true_inside / matches * blocking_recall if matches else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     run.linkage_facts["expected"] = {"precision": round(precision, 4), "recall": round(recall, 4),
                                      "f1": round(f1, 4)}
