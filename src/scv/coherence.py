@@ -6,17 +6,17 @@ names and typos such chains run through thousands of people. Here a group of rec
 joins another only when all the evidence between them, taken together, is for it.
 
 The method is greedy additive edge contraction, the standard greedy solution of
-correlation clustering (Keuper et al., 2015; used for entity resolution as "merge
-the most attractive pair of clusters while the merge gains"). Each pair of records
-carries its calibrated match weight less the threshold's weight: positive when
-the pair alone would be linked. Two groups' attraction is the sum over every pair
-of records across them; a pair the model did not score counts as scored at the floor
-below which pairs are not kept (it was blocked and scored lower, or never blocked and
-so shares no strong key). The most attractive pair of groups merges while the sum is
-at least 0: for two single records that is exactly "the pair is at the threshold",
-and a group joins a customer only when its links outweigh the evidence against and the
-pairs it never had. One pair counts at most MOST_AGAINST bits against. It maximises, greedily, the likelihood of the grouping when pairs
-are independent, and needs no constant fitted to any data.
+correlation clustering (Keuper et al., 2015). Each pair of records carries its calibrated
+match weight less the threshold's: positive when the pair alone would be linked. Two
+groups' attraction is the sum over every pair of records across them; a pair the model
+did not score counts at the floor below which pairs are not kept (it was blocked and
+scored lower, or never blocked and so shares no strong key). The most attractive pair of
+groups merges while the sum is at least 0: for two single records that is exactly "the
+pair is at the threshold", and a group joins a customer only when its links outweigh the
+evidence against and the pairs it never had. Greedily, it maximises the likelihood of
+the grouping were pairs independent. They are not: one person's records typed badly
+disagree with each other again and again, so one pair counts at most MOST_AGAINST bits
+against.
 
 Structure the data shows is a hard constraint: two records of a source that holds each
 person at most once (`deduplicated`) never share a customer.
@@ -27,7 +27,6 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from typing import Iterable
-
 
 # Bits one pair may count against putting its records together (odds of 4 to 1). A
 # pair's evidence against is the least reliable part of a model: records of one person
@@ -61,7 +60,7 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
     them counts for (at most the floor of the kept pairs); `once`: record -> source, for
     the records of sources that hold each person once (no group gets two of a source).
     """
-    keys = sorted(set(records))
+    keys, pairs = sorted(set(records)), list(pairs)
     index = {k: i for i, k in enumerate(keys)}
     n = len(keys)
     once = once or {}
@@ -70,7 +69,6 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
     sources: list[frozenset[str]] = [frozenset([once[k]]) if k in once else frozenset() for k in keys]
     # cluster -> neighbour -> [summed shifted weight of the scored pairs across, how many]
     across: list[dict[int, list[float]]] = [{} for _ in range(n)]
-    against = [False] * n
     for p in pairs:
         a, b = index[p.left], index[p.right]
         if a == b:
@@ -89,9 +87,7 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
 
     heap = [(-attraction(a, b), a, b, 0, 0) for a in range(n) for b in across[a] if a < b]
     heapq.heapify(heap)
-    weights = {}  # scored weights inside groups, to tell whether a group holds evidence against
-    for p in pairs:
-        weights[(index[p.left], index[p.right])] = p.weight
+    weights = {(index[p.left], index[p.right]): p.weight for p in pairs}  # to find evidence against inside
     while heap:
         negative, a, b, va, vb = heapq.heappop(heap)
         if version[a] != va or version[b] != vb or size[a] == 0 or size[b] == 0:
@@ -120,7 +116,6 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
         members[a] += members[b]
         members[b] = []
         sources[a] |= sources[b]
-        against[a] = against[a] or against[b]
         version[a] += 1
         version[b] += 1
         for c in across[a]:
@@ -130,7 +125,5 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
     for g, m in enumerate(members):
         for i in m:
             group[i] = g
-    for (a, b), w in weights.items():
-        if w < 0 and group[a] == group[b]:
-            against[group[a]] = True
-    return [Part(frozenset(keys[i] for i in m), against[g]) for g, m in enumerate(members) if m]
+    against = {group[a] for (a, b), w in weights.items() if w < 0 and group[a] == group[b]}
+    return [Part(frozenset(keys[i] for i in m), g in against) for g, m in enumerate(members) if m]
