@@ -99,6 +99,7 @@ def make(shape: str, folder: Path, records: int = 25_000, seed: int = 42) -> tup
     if shape == "big":
         return _big(folder, records, seed)
     ctx = _Ctx(seed, shape)
+    _ISSUED.clear()
     sources = _BUILDERS[shape](ctx, records)
     return _write(folder, sources)
 
@@ -756,12 +757,27 @@ def _us_towns(n: int, states: tuple[tuple[str, int, int], ...]) -> _Towns:
     return _Towns(names, weights, [states[s][0] for s in state_of.tolist()], zips, zip_w)
 
 
+_ISSUED: set[str] = set()  # the addresses given out in this shape: a provider never gives one twice
+
+
 def _email(first: str, last: str, year: int, r: random.Random, domains) -> str:
+    """A personal address made from the name, as people choose them; one already taken
+    gets digits, as a provider insists (sarahbrown@ for one Sarah Brown, sarahbrown27@
+    for the next): namesakes never share a personal address."""
     f = re.sub(r"[^a-z]", "", _ascii(first).lower()) or "x"
     lst = re.sub(r"[^a-z]", "", _ascii(last).lower()) or "y"
     local = _weighted(EMAIL_FORMS, r).format(f=f, l=lst, i=f[0], nn=r.randint(1, 99), nnn=r.randint(100, 999),
                                              yyyy=year, yy=f"{year % 100:02d}")
-    return f"{local}@{_weighted(domains, r)}"
+    return _issue(local, _weighted(domains, r), r)
+
+
+def _issue(local: str, domain: str, r: random.Random) -> str:
+    """The address, or with digits added when it is taken already."""
+    address = f"{local}@{domain}"
+    while address in _ISSUED:
+        address = f"{local}{r.randint(1, 999)}@{domain}"
+    _ISSUED.add(address)
+    return address
 
 
 def _us_street(r: random.Random) -> tuple[int, str, str, str]:
@@ -1852,7 +1868,9 @@ def _international(ctx: _Ctx, records: int) -> list[_Source]:
             base = _variants(ln)[0]
             plain_l = _ascii(base.split()[0] if " " in base and r.random() < 0.5 else base).lower()
             plain_l = re.sub(r"[^a-z]", "", plain_l)
-            extra["email"].append(f"{_weighted(((4, f'{plain_f}.{plain_l}'), (2, f'{plain_f}{plain_l}'), (2, f'{plain_f[0]}{plain_l}{r.randint(1, 99)}'), (1, f'{plain_l}.{plain_f}')), r)}@{r.choice(c.domains)}")
+            local = _weighted(((4, f'{plain_f}.{plain_l}'), (2, f'{plain_f}{plain_l}'),
+                               (2, f'{plain_f[0]}{plain_l}{r.randint(1, 99)}'), (1, f'{plain_l}.{plain_f}')), r)
+            extra["email"].append(_issue(local, r.choice(c.domains), r))
         pop = _Pop(female, first, last, dob)
         pop.extra.update(extra)
         return pop

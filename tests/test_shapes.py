@@ -260,3 +260,16 @@ def test_typo_makes_one_plausible_edit():
             out = shapes.typo(word, r)
             assert out != word
             assert Levenshtein.distance(out, word) <= 3  # OCR 'm' -> 'rn' and phonetic swaps are two or three
+
+
+@pytest.mark.parametrize("name", ["common_names", "international"])
+def test_namesakes_never_share_a_personal_address(made, name):
+    # a mail provider gives an address once: two Sarah Browns are sarahbrown@ and sarahbrown27@
+    config, _ = made[name]
+    owners = defaultdict(set)
+    for source, rows in _records(config).items():
+        column = _column(config, source, "email")
+        for row in rows:
+            if row[column]:
+                owners[row[column].lower()].add(row["_person"])
+    assert owners and all(len(people) == 1 for people in owners.values())
