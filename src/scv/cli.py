@@ -99,7 +99,12 @@ def _print_run(result) -> None:
         f"{result.pairs:,} scored pairs, [bold]{result.customers:,} customers[/] "
         f"in {result.lakehouse}/gold/customers"
     )
-    verdict = [w for w in result.warnings if w.startswith(VERDICT)]  # said last, in plain words
+    _print_warnings(result)
+
+
+def _print_warnings(result) -> None:
+    """A run's warnings, its report's path, then the linkage verdict: said last, in plain words."""
+    verdict = [w for w in result.warnings if w.startswith(VERDICT)]
     for warning in result.warnings:
         if warning not in verdict:
             console.print(f"[yellow]warning:[/] {warning}")
@@ -322,13 +327,7 @@ def validate(config: ConfigOption = Path("scv.yaml"), engine: EngineOption = Non
         passed = c.get("ingested", 0) - c.get("quarantined", 0)
         table.add_row(source, f"{c.get('ingested', 0):,}", f"{c.get('quarantined', 0):,}", f"{passed:,}")
     console.print(table)
-    verdict = [w for w in result.warnings if w.startswith(VERDICT)]  # said last, in plain words
-    for warning in result.warnings:
-        if warning not in verdict:
-            console.print(f"[yellow]warning:[/] {warning}")
-    console.print(f"data quality report: {result.lakehouse}/reports/{result.run_id}/quality.html")
-    for warning in verdict:
-        console.print(f"[bold red]{warning}[/]")
+    _print_warnings(result)
 
 
 quarantine_app = typer.Typer(help="Inspect quarantined rows and release them.", no_args_is_help=True)

@@ -65,9 +65,9 @@ def review(run: Run, threshold_weight: float, floor_weight: float, once: list[st
            score: Callable[[str], str] | None = None) -> None:
     """`review_clusters` in a run: its counts to the linkage facts."""
     found = review_clusters(run.engine, threshold_weight, floor_weight, once, score)
-    run.linkage_facts.update(pairs_scored_inside=found.scored_inside, clusters_split=found.split, clusters_weak_link=found.weak_link,
+    run.linkage_facts.update(clusters_split=found.split, clusters_weak_link=found.weak_link,
                              clusters_loose=found.loose, largest_component=found.largest_component,
-                             largest_customer=found.largest_customer)
+                             largest_customer=found.largest_customer, pairs_scored_inside=found.scored_inside)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,9 @@ def review_clusters(engine: Engine, threshold_weight: float, floor_weight: float
 
 
 def _largest(engine: Engine) -> int:
-    return engine.rows("select coalesce(max(n), 0) from (select count(*) as n from clusters group by cluster_id) s")[0][0]
+    """Records in the largest cluster of engine table `clusters`."""
+    return engine.rows("""select coalesce(max(n), 0)
+                          from (select count(*) as n from clusters group by cluster_id) s""")[0][0]
 
 
 def _shape_sql(threshold_weight: float) -> str:
@@ -225,7 +227,7 @@ def examine(engine: Engine, threshold_weight: float, floor_weight: float, once: 
     once_set = set(once)
     for cluster_id in sorted(suspects):
         keys = members[cluster_id]
-        sources = {k: k.split(":", 1)[0] for k in keys if k.split(":", 1)[0] in once_set}
+        sources = {k: source for k in keys if (source := k.split(":", 1)[0]) in once_set}
         parts = sorted(coherent_parts(keys, pairs[cluster_id], threshold_weight, floor_weight, sources),
                        key=lambda p: min(p.records))
         found.clusters_split += len(parts) > 1
@@ -233,7 +235,7 @@ def examine(engine: Engine, threshold_weight: float, floor_weight: float, once: 
             part_id = cluster_id if len(parts) == 1 else f"{cluster_id}/{i}"
             if len(parts) > 1:
                 found.parts[part_id] = sorted(part.records)
-            if part.against and len(part.records) > 1:
+            if part.against:  # a pair inside: two records or more
                 found.weak.add(part_id)
     return found
 

@@ -192,15 +192,12 @@ def link_changed(run: Run):
                    greatest(record_key_l, record_key_r) as record_key_r, match_weight, match_probability
             from {found.physical_name}""" for found in scored) if scored else
         "select * from previous_pairs where false")
-    engine.create("pairs_with_sources", """
-        select record_key_l, record_key_r, split_part(record_key_l, ':', 1) as source_l,
-               split_part(record_key_r, ':', 1) as source_r, match_weight, match_probability
-        from pairs""")
+    engine.create("pairs_to_cluster", "select record_key_l, record_key_r, match_weight, match_probability from pairs")
     run.linkage_facts.update(threshold=previous.threshold, model_source="last run",
                              continued_run=previous.run_id, pairs_kept=kept_count)
-    cluster(run, linker, engine.splink_api().register("pairs_with_sources"), weight(previous.threshold))
+    cluster(run, linker, engine.splink_api().register("pairs_to_cluster"), weight(previous.threshold))
     for table in ("link_changed", "link_unchanged", "previous_pairs", "kept_pairs",
-                  "pairs_with_sources"):
+                  "pairs_to_cluster"):
         engine.drop(table)
     run.lakehouse.save_model(run.run_id, previous.model)
     return linker

@@ -267,7 +267,6 @@ def link(run: Run) -> None:
         once = sorted(run.linkage_facts["one_to_one"])
     else:
         once = one_to_one_sources(run, threshold)
-    run.engine.drop(SCORED_INSIDE)
     review(run, weight(threshold), weight(PAIRS_FLOOR), once,
            None if linker is None else lambda table: scored_anew(run.engine, linker, table))
     if total >= 2:

@@ -11,15 +11,19 @@ inside links are rarer than ONCE_RATIO of its outside ones holds few duplicates,
 Only strong links tell: a model on few or noisy fields links namesakes inside a list at
 moderate probabilities almost as often as across (a ratio of 0.3 at 0.5 on five voter
 lists of one person each), but a real duplicate is a strong pair (the demo's sources,
-with 3-6% duplicates, read 0.18-0.22 at every probability from 0.5 to 0.9999, the voter
-lists 0.007-0.029 at 0.99). `deduplicated: false` keeps a source out.
+with 3-6% duplicates, read 0.18-0.22 at every probability from 0.5 to 0.9999, the
+benchmark's voter lists 0.08-0.13 at 0.99 and 0.000-0.014 at 0.9999). `deduplicated:
+false` keeps a source out.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scv.clusters import source_of
+
 if TYPE_CHECKING:
+    from scv.engine.base import Engine
     from scv.pipeline import Run
 
 # Links inside a source at most this share as frequent, per possible pair, as its links
@@ -31,8 +35,9 @@ MIN_LINKS_ACROSS = 20  # fewer links to other sources say too little to judge a 
 
 
 def one_to_one_sources(run: Run, threshold: float) -> list[str]:
-    """The sources linked one-to-one: declared, or found in engine table `pairs` at the
-    threshold; recorded in the linkage facts (`one_to_one`: source -> how it was known)."""
+    """The sources linked one-to-one: declared, or found in engine table `pairs` from its
+    links at STRONG or the threshold, whichever is higher; recorded in the linkage facts
+    (`one_to_one`: source -> how it was known)."""
     sources = {name: s for name, s in run.config.sources.items() if name in run.config.record_sources}
     declared = {name for name, s in sources.items() if s.deduplicated}
     undecided = [name for name, s in sources.items() if s.deduplicated is None]
@@ -49,10 +54,10 @@ def detected(run: Run, threshold: float, names: list[str]) -> dict[str, float | 
     """Per source: links inside it per possible pair, over its links to other sources per
     possible pair (None when too few links across to tell)."""
     engine = run.engine
-    records = dict(engine.rows("select source, count(*) from link_inputs group by source"))
+    records = source_sizes(engine)
     total = sum(records.values())
     links = engine.rows(f"""
-        select split_part(record_key_l, ':', 1) as l, split_part(record_key_r, ':', 1) as r, count(*)
+        select {source_of('record_key_l')} as l, {source_of('record_key_r')} as r, count(*)
         from pairs where match_probability >= {threshold!r} group by 1, 2""")
     inside, across = dict.fromkeys(records, 0), dict.fromkeys(records, 0)
     for left, right, n in links:
@@ -73,6 +78,11 @@ def detected(run: Run, threshold: float, names: list[str]) -> dict[str, float | 
     return found
 
 
+def source_sizes(engine: Engine) -> dict[str, int]:
+    """Records per source in the linkage input."""
+    return dict(engine.rows("select source, count(*) from link_inputs group by source"))
+
+
 MIN_INSIDE_PAIRS = 20  # fewer scored pairs inside the lists say too little to calibrate on
 MOST_SHIFT = 12.0  # bits: the calibration moves weights by at most this much
 
@@ -88,7 +98,7 @@ def overstatement(run: Run, once: list[str]) -> float | None:
     fields is confidently wrong (five voter lists: pairs scored at 0.93 were one person
     one time in four); this measures it on the data, with no labels."""
     engine, q = run.engine, run.engine.dialect.literal
-    sizes = dict(engine.rows("select source, count(*) from link_inputs group by source"))
+    sizes = source_sizes(engine)
     inside_possible = sum(sizes.get(s, 0) * (sizes.get(s, 0) - 1) / 2 for s in once)
     total = sum(sizes.values())
     across_possible = (total * total - sum(n * n for n in sizes.values())) / 2
@@ -99,7 +109,7 @@ def overstatement(run: Run, once: list[str]) -> float | None:
         select round(match_weight, 1) as w,
                sum(case when l = r and l in ({listed}) then 1 else 0 end) as inside,
                sum(case when l <> r then 1 else 0 end) as across
-        from (select split_part(record_key_l, ':', 1) as l, split_part(record_key_r, ':', 1) as r,
+        from (select {source_of('record_key_l')} as l, {source_of('record_key_r')} as r,
                      match_weight from pairs) p
         group by round(match_weight, 1)""")
     bins = [(float(w), int(i), int(a)) for w, i, a in bins]
