@@ -56,6 +56,10 @@ SHAPES: dict[str, str] = {
     "voter_lists": "5 parties x ~5,000 records, each holding a person at most once; first name, last name, "
                    "city, zip only; a third of each field's values corrupted; ~18,000 people (US)",
     "voter_lists_heavy": "the voter lists with over half (55%) of each field's values corrupted",
+    "voter_typos": "the voter lists corrupted as the DPPRL NCVR files are (measured on ../shared/data/ncvr500): "
+                   "40% of records carry one typo in each of two of their four fields; only typos",
+    "voter_typos_heavy": "the same with 80% of records corrupted: over half of each field's values differ "
+                         "between two records of one person",
     "names_dob": "names and date of birth only; 2 sources with duplicates, married surnames (UK)",
     "names_email": "names and email only; family inboxes, work addresses, placeholder emails "
                    "(noemail@example.com ...) shared by many people; 3 sources (UK)",
@@ -956,12 +960,17 @@ def _noisy_date(d: dt.date | None, fmt: str, r: random.Random, rate: float, miss
 
 
 def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[float], ocp: float,
-             dob: bool) -> list[_Source]:
+             dob: bool, per_record: bool = False) -> list[_Source]:
     """Parties that each hold a person at most once (voter lists, many parties): every field
     of every record is corrupted with probability `ocp`: a typo (70%: one to two edits,
     OCR and phonetic errors among them), another valid value (20%: a nickname or
     another first name, another surname, a move to another town and zip, another zip of
-    the town or the town written another way) or nothing (10%)."""
+    the town or the town written another way) or nothing (10%).
+
+    With `per_record`, corruption follows the DPPRL NCVR files instead (measured on
+    ../shared/data/ncvr500: at ocp 40, 42% of records differ from their person's commonest
+    values, nearly all in exactly two fields, each by one edit): a record is corrupted with
+    probability `ocp`, and then two of its four fields get one typo each."""
     g, r = ctx.g, ctx.r
     ks = np.arange(1, len(count_weights) + 1)
     p = np.asarray(count_weights, float) / np.sum(count_weights)
@@ -983,13 +992,20 @@ def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[f
     order = np.argsort(g.random((n, parties)), axis=1)
     styles = ["lower", "upper", "lower", "title", "lower"]
 
+    hit: set[int] = set()  # per_record: which of the current record's fields (0-3) to corrupt
+    seen: list[int] = []  # per_record: the fields of the current record asked about so far
+
     def corrupt_kind() -> int | None:
+        if per_record:
+            slot = len(seen)
+            seen.append(slot)
+            return 0 if slot in hit else None
         if r.random() >= ocp:
             return None
         return _weighted(((70, 0), (20, 1), (10, 2)), r)
 
     def edit(value: str) -> str:
-        return typo(value, r, 2 if r.random() < 0.3 else 1)
+        return typo(value, r, 1 if per_record or r.random() >= 0.3 else 2)
 
     held: list[list[int]] = [[] for _ in range(parties)]
     for i, ki in enumerate(k.tolist()):
@@ -1001,6 +1017,8 @@ def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[f
         for i in held[party]:
             f, s, t, z = first[i], last[i], town[i], zips[i]
             city = towns.names[t]
+            seen: list[int] = []
+            hit = set(r.sample(range(4), 2)) if per_record and r.random() < ocp else set()
             kind = corrupt_kind()
             if kind == 0:
                 f = edit(f)
@@ -1057,6 +1075,16 @@ def _voter_lists(ctx: _Ctx, records: int) -> list[_Source]:
 
 def _voter_lists_heavy(ctx: _Ctx, records: int) -> list[_Source]:
     return _parties(ctx, records, parties=5, count_weights=(1550, 50, 50, 50, 100), ocp=0.55, dob=False)
+
+
+def _voter_typos(ctx: _Ctx, records: int) -> list[_Source]:
+    return _parties(ctx, records, parties=5, count_weights=(1550, 50, 50, 50, 100), ocp=0.4, dob=False,
+                    per_record=True)
+
+
+def _voter_typos_heavy(ctx: _Ctx, records: int) -> list[_Source]:
+    return _parties(ctx, records, parties=5, count_weights=(1550, 50, 50, 50, 100), ocp=0.8, dob=False,
+                    per_record=True)
 
 
 def _many_parties(ctx: _Ctx, records: int) -> list[_Source]:
@@ -2106,6 +2134,8 @@ def _few_fields(ctx: _Ctx, records: int) -> list[_Source]:
 
 _BUILDERS: dict[str, Callable[[_Ctx, int], list[_Source]]] = {
     "voter_lists": _voter_lists,
+    "voter_typos": _voter_typos,
+    "voter_typos_heavy": _voter_typos_heavy,
     "voter_lists_heavy": _voter_lists_heavy,
     "names_dob": _names_dob,
     "names_email": _names_email,

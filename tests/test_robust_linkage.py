@@ -203,3 +203,49 @@ def test_weights_are_calibrated_on_the_pairs_inside_lists_of_each_person_once(en
     bits = overstatement(SimpleNamespace(engine=engine), ["a", "b"])
     strangers = 20 * 10_000 / 9_900
     assert bits == pytest.approx(10 - math.log2((200 - strangers) / strangers), abs=0.01)
+
+
+
+def values_nobody_owns(rows: list[tuple], attest: bool = True) -> set[str]:
+    """generic_values_sql over silver records of (email, first name, last name, formal
+    name, phonetic key); with `attest`, padded with records of no email so that every
+    name used is one people have."""
+    import duckdb
+
+    from scv.engine.duckdb import DuckDBDialect
+    from scv.link import ATTESTED_NAME, generic_values_sql
+
+    con = duckdb.connect()
+    con.sql("create table silver_records (email_key varchar, first_name varchar, last_name varchar, "
+            "first_name_key varchar, first_name_phonetic varchar)")
+    padding = [(None, *name) for name in {row[1:] for row in rows} for _ in range(ATTESTED_NAME)] if attest else []
+    con.executemany("insert into silver_records values (?, ?, ?, ?, ?)", rows + padding)
+    return {v for (v,) in con.sql(generic_values_sql(DuckDBDialect(), "email_key")).fetchall()}
+
+
+def test_a_family_inbox_held_by_two_unlike_first_names_is_nobodys_own():
+    assert values_nobody_owns([
+        ("thescotts@mail.example", "laura", "scott", "laura", "LR"),
+        ("thescotts@mail.example", "kevin", "scott", "kevin", "KFN"),
+    ]) == {"thescotts@mail.example"}
+
+
+@pytest.mark.parametrize("other", [
+    ("robert", "hughes", "robert", "RBRT"),  # Bob and Robert: one formal name
+    ("bop", "hughes", "bop", "BP"),  # one letter typed wrong
+    ("b", "hughes", "b", "P"),  # an initial
+    ("hughes", "bob", "hughes", "HJS"),  # first and last name swapped
+])
+def test_a_persons_own_email_under_a_variant_of_their_name_stays_theirs(other):
+    assert values_nobody_owns([
+        ("bob.h@mail.example", "bob", "hughes", "robert", "PP"),
+        ("bob.h@mail.example", *other),
+    ]) == set()
+
+
+def test_a_one_off_spelling_is_not_taken_for_a_second_holder():
+    from scv.link import ATTESTED_NAME
+
+    own = [("amy.w@mail.example", "amy", "wood", "amy", "AM")] * ATTESTED_NAME
+    typed_once = ("amy.w@mail.example", "yzmq", "wood", "yzmq", "ASM")
+    assert values_nobody_owns([*own, typed_once], attest=False) == set()

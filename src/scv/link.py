@@ -199,8 +199,8 @@ def link_input_sql(d: Dialect, attributes: list[str] = (), numbered: bool = Fals
     # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
     # address (info@) or a generic one says nothing about the person. E.164 ends in the
     # national number. A postcode is compared as its letters and digits, valid or not.
-    return f"""with generic_email as ({generic_values_sql("email_key", "not email_role")}),
-                    generic_phone as ({generic_values_sql("substr(phone, -10)")})
+    return f"""with generic_email as ({generic_values_sql(d, "email_key", "not email_role")}),
+                    generic_phone as ({generic_values_sql(d, "substr(phone, -10)")})
                select record_key, source, first_name, last_name,
                       first_name_key, first_name_phonetic, last_name_phonetic, date_of_birth,
                       case when not email_role and ge.value is null then email_key end as email,
@@ -213,17 +213,49 @@ def link_input_sql(d: Dialect, attributes: list[str] = (), numbered: bool = Fals
 
 # A contact value held by records of this many differently named people or more is
 # nobody's: a placeholder (noemail@, 0000000000), a shop's own number, a shared office
-# inbox. More people than a household holds: a family's inbox or landline (two to four
-# first names) still counts, weighed by the model like any shared value.
+# inbox. Below it, a value is still nobody's own when two of the first names holding it
+# cannot be one person's (`UNLIKE_FIRST_NAMES`): a family's inbox or landline. It
+# proves the household, not the person: with the surname the household shares it would
+# outvote the first names (a random pair almost never shares an email, so the model
+# weighs one as near proof), and the whole family would become one customer.
 GENERIC_PEOPLE = 5
+ATTESTED_NAME = 3  # records with a first name for it to count as a name people have
+MAX_HOLDERS_COMPARED = 50  # distinct first names of a value compared pairwise (more: generic anyway)
 
 
-def generic_values_sql(value: str, where: str = "true") -> str:
-    """SQL: the values of `value` (over silver_records) that records with GENERIC_PEOPLE
-    or more first names hold: found from the data, no list of placeholders needed."""
-    return f"""select {value} as value from silver_records
-               where {value} is not null and {where}
-               group by {value} having count(distinct first_name_key) >= {GENERIC_PEOPLE}"""
+def unlike_first_names(d: Dialect, left: str, right: str) -> str:
+    """SQL: two records whose first names cannot be one person's: the name comparison's
+    last level (not one formal name as Bob and Robert, not one sound, Jaro-Winkler below
+    0.7), neither the start of the other (J, Jon), and not first and last name swapped."""
+    a, b = f"{left}.first_name", f"{right}.first_name"
+    return (f"{left}.first_name_key <> {right}.first_name_key "
+            f"and {left}.first_name_phonetic <> {right}.first_name_phonetic "
+            f"and {d.jaro_winkler(a, b)} < 0.7 "
+            f"and substr({a}, 1, length({b})) <> {b} and substr({b}, 1, length({a})) <> {a} "
+            f"and {a} <> coalesce({right}.last_name, '') and {b} <> coalesce({left}.last_name, '')")
+
+
+def generic_values_sql(d: Dialect, value: str, where: str = "true") -> str:
+    """SQL: the values of `value` (over silver_records) that are nobody's own: held by
+    records with GENERIC_PEOPLE or more first names, or by two unlike first names that
+    are both names people have (each on ATTESTED_NAME records or more: a one-off
+    spelling is more likely a typo of the one holder's name than a second person).
+    Found from the data, no list of placeholders needed."""
+    held = f"""select distinct {value} as value, first_name, last_name, first_name_key, first_name_phonetic
+               from silver_records where {value} is not null and {where} and first_name is not null"""
+    return f"""with held as ({held}),
+               holders as (select value, count(distinct first_name_key) as people, count(*) as names
+                           from held group by value having count(distinct first_name_key) >= 2),
+               attested as (select first_name from silver_records where first_name is not null
+                            group by first_name having count(*) >= {ATTESTED_NAME})
+               select value from holders where people >= {GENERIC_PEOPLE} or names > {MAX_HOLDERS_COMPARED}
+               union
+               select a.value from held a join held b on a.value = b.value and a.first_name < b.first_name
+                 join holders h on h.value = a.value
+                 join attested na on na.first_name = a.first_name
+                 join attested nb on nb.first_name = b.first_name
+               where h.people < {GENERIC_PEOPLE} and h.names <= {MAX_HOLDERS_COMPARED}
+                 and {unlike_first_names(d, "a", "b")}"""
 
 
 SILVER_COLUMN = {"phone_key": "phone", "postcode": "postcode_key"}  # link field -> silver column
@@ -294,8 +326,9 @@ def register_input(engine: Engine, *, view: bool = False, numbered: bool = False
     the pairs' records): `view` spares copying it. A full run scores on record numbers
     (`numbered`, `key_by`)."""
     sql = link_input_sql(engine.dialect, attribute_columns(engine), numbered)
+    api = engine.splink_api()  # first: on Spark it registers the similarity functions the input reads
     (engine.view if view else engine.create)("link_inputs", sql)
-    return engine.splink_api().register("link_inputs")
+    return api.register("link_inputs")
 
 
 def key_by(linker: Linker, column: str) -> None:

@@ -73,6 +73,10 @@ class Dialect:
         """Canonical composition and accents stripped, so 'Zoë' and 'Zoe' compare equal."""
         raise NotImplementedError
 
+    def jaro_winkler(self, left: str, right: str) -> str:
+        """Jaro-Winkler similarity of two texts, as Splink's comparison levels compute it."""
+        raise NotImplementedError
+
     def sorted_set(self, expr: str) -> str:
         """Aggregate: the distinct values of `expr` as a sorted array."""
         raise NotImplementedError

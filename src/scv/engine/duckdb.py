@@ -36,6 +36,9 @@ class DuckDBDialect(Dialect):
     def unicode_normalise(self, expr):
         return f"strip_accents(nfc_normalize({expr}))"
 
+    def jaro_winkler(self, left, right):
+        return f"jaro_winkler_similarity({left}, {right})"
+
     def sorted_set(self, expr):
         return f"list_sort(list_distinct(list({expr})))"
 

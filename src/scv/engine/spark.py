@@ -100,6 +100,9 @@ class SparkDialect(Dialect):
         without_marks = self.regex_replace_all(expr, r"\p{M}", "")
         return f"translate({without_marks}, {self.literal(ACCENTED)}, {self.literal(UNACCENTED)})"
 
+    def jaro_winkler(self, left, right):
+        return f"jaro_winkler({left}, {right})"  # DuckDB's, registered with Splink (spark_functions)
+
     def sorted_set(self, expr):
         return f"array_sort(collect_set({expr}))"
 
