@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -95,3 +96,14 @@ def test_an_empty_table_loads_with_its_columns(lake, engine):
     engine.load("loaded", lake, "silver/records")
     assert [c for c, _ in engine.columns("loaded")] == RECORDS.column_names
     assert engine.count("loaded") == 0
+
+
+def test_two_engines_sharing_a_spill_folder_each_spill_into_their_own(tmp_path):
+    # DuckDB names spill files alike in every process and clears its folder on starting:
+    # two runs on one machine must not share one
+    first, second = DuckDBEngine(temp_directory=tmp_path), DuckDBEngine(temp_directory=tmp_path)
+    spills = [e.rows("select current_setting('temp_directory')")[0][0] for e in (first, second)]
+    assert spills[0] != spills[1] and all(Path(s).parent == tmp_path for s in spills)
+    first.close()
+    assert not Path(spills[0]).exists() and Path(spills[1]).exists()
+    second.close()

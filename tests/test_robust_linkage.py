@@ -249,3 +249,37 @@ def test_a_one_off_spelling_is_not_taken_for_a_second_holder():
     own = [("amy.w@mail.example", "amy", "wood", "amy", "AM")] * ATTESTED_NAME
     typed_once = ("amy.w@mail.example", "yzmq", "wood", "yzmq", "ASM")
     assert values_nobody_owns([*own, typed_once], attest=False) == set()
+
+
+def expected_quality(engine, clusters: dict[str, str], pairs: list[tuple[str, str, float]]) -> dict:
+    """assess() on records `source:id` placed in customers, with scored pairs."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from scv.assessment import assess
+
+    keys = sorted(clusters)
+    engine.read_arrow("link_inputs", pa.table({"record_key": keys, "source": [k.split(":")[0] for k in keys],
+                                               "first_name": keys}))
+    engine.read_arrow("clusters", pa.table({"record_key": keys, "cluster_id": [clusters[k] for k in keys]}))
+    engine.read_arrow("pairs", pa.table({"record_key_l": [l for l, _, _ in pairs],
+                                         "record_key_r": [r for _, r, _ in pairs],
+                                         "match_probability": [p for _, _, p in pairs]}))
+    run = SimpleNamespace(engine=engine, linkage_facts={}, warn=lambda message: None)
+    assess(run)
+    return run.linkage_facts["expected"]
+
+
+def test_a_pair_scored_weakly_inside_a_customer_counts_as_its_path_through_a_third(engine):
+    # a~b and b~c are near certain, so a and c are one person however weakly they scored
+    found = expected_quality(engine, {"s:a": "1", "s:b": "1", "s:c": "1"},
+                             [("s:a", "s:b", 0.99), ("s:b", "s:c", 0.99), ("s:a", "s:c", 0.1)])
+    assert found["precision"] == pytest.approx((0.99 + 0.99 + 0.99 * 0.99) / 3, abs=1e-4)
+
+
+def test_a_path_through_a_doubtful_link_adds_nothing(engine):
+    found = expected_quality(engine, {"s:a": "1", "s:b": "1", "s:c": "1"},
+                             [("s:a", "s:b", 0.99), ("s:b", "s:c", 0.6), ("s:a", "s:c", 0.1)])
+    assert found["precision"] == pytest.approx((0.99 + 0.6 + 0.1) / 3, abs=1e-4)
+

@@ -28,24 +28,29 @@ POOR_F1 = 0.8  # below this expected F1 a run's customers are called doubtful
 GIANT_SHARE = 0.01
 GIANT_RECORDS = 50  # ... once it holds at least this many
 ALIKE_SHARE = 0.05  # of all records: identical to another customer's in every compared field
+PATH_LINK = 0.9  # links a path runs through: both near certain, so one person whenever both are
+MAX_PATHS_VIA = 100  # links inside a customer of a record that paths of two pairs may run through
 
 
 def assess(run: Run, inside: str | None = None) -> None:
     """Expected precision, recall and F1 of engine table `clusters` under engine table
     `pairs` (and `inside`: more scored pairs within customers, with match_weight) into
-    the linkage facts (`expected`), and a plain verdict when they are poor."""
+    the linkage facts (`expected`), and a plain verdict when they are poor. The matches
+    missed are the scored pairs between customers, at their probabilities."""
     engine = run.engine
     extra = (f"union all select record_key_l, record_key_r, 1 / (1 + pow(2, -match_weight)) "
              f"from {inside}") if inside else ""
     claimed, true_inside, matches, records, largest = engine.rows(f"""
-        with scored as (select record_key_l, record_key_r, match_probability as p from pairs {extra}),
+        with scored as (select record_key_l as l, record_key_r as r, match_probability as p from pairs {extra}),
         sizes as (select cluster_id, count(*) as n from clusters group by cluster_id),
-        inside as (select s.p from scored s join clusters a on a.record_key = s.record_key_l
-                                           join clusters b on b.record_key = s.record_key_r
-                   where a.cluster_id = b.cluster_id)
+        placed as (select s.l, s.r, s.p, a.cluster_id = b.cluster_id as within from scored s
+                   join clusters a on a.record_key = s.l join clusters b on b.record_key = s.r),
+        {_inside_sql()},
+        across as (select p from placed where not within)
         select (select coalesce(sum(n * (n - 1) / 2), 0) from sizes),
                (select coalesce(sum(p), 0) from inside),
-               (select coalesce(sum(p), 0) from scored),
+               (select coalesce(sum(p), 0) from inside)
+                 + (select coalesce(sum(p), 0) from across),
                (select coalesce(sum(n), 0) from sizes),
                (select coalesce(max(n), 0) from sizes)""")[0]
     claimed, true_inside, matches = float(claimed), float(true_inside), float(matches)
@@ -64,6 +69,30 @@ def assess(run: Run, inside: str | None = None) -> None:
     if found:
         run.linkage_facts["verdict"] = found
         run.warn(found)
+
+
+def _inside_sql() -> str:
+    """SQL CTEs over `placed` (scored pairs l < r, p, whether within one customer): `inside`,
+    each pair inside a customer with the probability it is one person: at least its own
+    score and at least that of its best path through a third record of the customer.
+    Records i and k are one person whenever i and j are and j and k are, so a pair scored
+    weakly (or not at all) between two records that each match a third is likelier one
+    person than its own score says. A customer of many records, each typed differently,
+    holds many such pairs: taken at their own word alone they undersold customers by 0.05
+    to 0.09 of F1. A path counts only through links of PATH_LINK or more, where the product
+    is near the truth: through doubtful links (each picked by the clustering because it
+    looked best) it overstated the precision of heavily mistyped voter lists by 0.08. Paths
+    run through records with at most MAX_PATHS_VIA links inside their customer, which
+    bounds the work whatever a customer's size."""
+    return f"""direct as (select l, r, p from placed where within),
+        edges as (select l as via, r as other, p from direct where p >= {PATH_LINK}
+                  union all select r, l, p from direct where p >= {PATH_LINK}),
+        hubs as (select via from edges group by via having count(*) <= {MAX_PATHS_VIA}),
+        paths as (select e1.other as l, e2.other as r, e1.p * e2.p as p
+                  from edges e1 join hubs h on h.via = e1.via
+                  join edges e2 on e2.via = e1.via and e1.other < e2.other),
+        inside as (select l, r, max(p) as p from (select * from direct union all select * from paths) a
+                   group by l, r)"""
 
 
 def apart_though_alike(run: Run) -> int:

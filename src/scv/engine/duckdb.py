@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -74,9 +76,14 @@ class DuckDBEngine(Engine):
             self.con.execute("set memory_limit = ?", [memory_limit])
         if threads:
             self.con.execute(f"set threads = {int(threads)}")
+        self._spill = None
         if temp_directory:
+            # a folder of its own: DuckDB names its spill files alike in every process and
+            # clears the folder's files on starting, so two runs sharing one folder (two
+            # projects on one machine) broke each other's spill: an IOException or a crash
             Path(temp_directory).mkdir(parents=True, exist_ok=True)
-            self.con.execute("set temp_directory = ?", [str(temp_directory)])
+            self._spill = tempfile.mkdtemp(prefix="run-", dir=temp_directory)
+            self.con.execute("set temp_directory = ?", [self._spill])
         self._api = None
 
     def read_files(self, name, files, fmt, *, delimiter=None):
@@ -206,6 +213,8 @@ class DuckDBEngine(Engine):
 
     def close(self):
         self.con.close()
+        if self._spill:
+            shutil.rmtree(self._spill, ignore_errors=True)
 
 
 def _without_row_content(message: str) -> str:
