@@ -992,14 +992,10 @@ def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[f
     order = np.argsort(g.random((n, parties)), axis=1)
     styles = ["lower", "upper", "lower", "title", "lower"]
 
-    hit: set[int] = set()  # per_record: which of the current record's fields (0-3) to corrupt
-    seen: list[int] = []  # per_record: the fields of the current record asked about so far
-
-    def corrupt_kind() -> int | None:
+    def corrupt_kind(field: int, hit: set[int]) -> int | None:
+        """How to corrupt field `field` (0-3) of a record; `hit`: per_record, its fields to corrupt."""
         if per_record:
-            slot = len(seen)
-            seen.append(slot)
-            return 0 if slot in hit else None
+            return 0 if field in hit else None
         if r.random() >= ocp:
             return None
         return _weighted(((70, 0), (20, 1), (10, 2)), r)
@@ -1017,23 +1013,22 @@ def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[f
         for i in held[party]:
             f, s, t, z = first[i], last[i], town[i], zips[i]
             city = towns.names[t]
-            seen: list[int] = []
             hit = set(r.sample(range(4), 2)) if per_record and r.random() < ocp else set()
-            kind = corrupt_kind()
+            kind = corrupt_kind(0, hit)
             if kind == 0:
                 f = edit(f)
             elif kind == 1:
                 f = names.nickname(f, r) or ctx.first(names, bool(female[i]))
             elif kind == 2:
                 f = None
-            kind = corrupt_kind()
+            kind = corrupt_kind(1, hit)
             if kind == 0:
                 s = edit(s)
             elif kind == 1:
                 s = ctx.last(names) if r.random() < 0.7 else f"{s}-{ctx.last(names)}"
             elif kind == 2:
                 s = None
-            kind = corrupt_kind()
+            kind = corrupt_kind(2, hit)
             if kind == 1 and r.random() < 0.6:  # moved: another town, and mostly its zip
                 t2, z2 = ctx.town(towns)
                 city = towns.names[t2]
@@ -1045,7 +1040,7 @@ def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[f
                 city = edit(city)
             elif kind == 2:
                 city = None
-            kind = corrupt_kind()
+            kind = corrupt_kind(3, hit)
             if kind == 0:
                 z = edit(z)
             elif kind == 1:

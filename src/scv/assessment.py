@@ -40,7 +40,7 @@ def assess(run: Run, inside: str | None = None) -> None:
     engine = run.engine
     extra = (f"union all select record_key_l, record_key_r, 1 / (1 + pow(2, -match_weight)) "
              f"from {inside}") if inside else ""
-    claimed, true_inside, matches, records, largest = engine.rows(f"""
+    claimed, true_inside, missed, records, largest = engine.rows(f"""
         with scored as (select record_key_l as l, record_key_r as r, match_probability as p from pairs {extra}),
         sizes as (select cluster_id, count(*) as n from clusters group by cluster_id),
         placed as (select s.l, s.r, s.p, a.cluster_id = b.cluster_id as within from scored s
@@ -49,11 +49,11 @@ def assess(run: Run, inside: str | None = None) -> None:
         across as (select p from placed where not within)
         select (select coalesce(sum(n * (n - 1) / 2), 0) from sizes),
                (select coalesce(sum(p), 0) from inside),
-               (select coalesce(sum(p), 0) from inside)
-                 + (select coalesce(sum(p), 0) from across),
+               (select coalesce(sum(p), 0) from across),
                (select coalesce(sum(n), 0) from sizes),
                (select coalesce(max(n), 0) from sizes)""")[0]
-    claimed, true_inside, matches = float(claimed), float(true_inside), float(matches)
+    claimed, true_inside = float(claimed), float(true_inside)
+    matches = true_inside + float(missed)
     precision = true_inside / claimed if claimed else 1.0
     # the matches blocking never put together are missed too: the scored pairs' expected
     # matches are the blocking's share of them (`scv.blocking.estimated_recall`)

@@ -214,7 +214,7 @@ def link_input_sql(d: Dialect, attributes: list[str] = (), numbered: bool = Fals
 # A contact value held by records of this many differently named people or more is
 # nobody's: a placeholder (noemail@, 0000000000), a shop's own number, a shared office
 # inbox. Below it, a value is still nobody's own when two of the first names holding it
-# cannot be one person's (`UNLIKE_FIRST_NAMES`): a family's inbox or landline. It
+# cannot be one person's (`unlike_first_names`): a family's inbox or landline. It
 # proves the household, not the person: with the surname the household shares it would
 # outvote the first names (a random pair almost never shares an email, so the model
 # weighs one as near proof), and the whole family would become one customer.
