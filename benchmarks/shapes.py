@@ -56,6 +56,8 @@ SHAPES: dict[str, str] = {
     "voter_lists": "5 parties x ~5,000 records, each holding a person at most once; first name, last name, "
                    "city, zip only; a third of each field's values corrupted; ~18,000 people (US)",
     "voter_lists_heavy": "the voter lists with over half (55%) of each field's values corrupted",
+    "voter_field_typos": "the voter lists with a third of each field's values mistyped (one or two edits), "
+                         "each field on its own; no other values swapped in, none left out",
     "voter_typos": "the voter lists corrupted as the DPPRL NCVR files are (measured on ../shared/data/ncvr500): "
                    "40% of records carry one typo in each of two of their four fields; only typos",
     "voter_typos_heavy": "the same with 80% of records corrupted: over half of each field's values differ "
@@ -960,7 +962,7 @@ def _noisy_date(d: dt.date | None, fmt: str, r: random.Random, rate: float, miss
 
 
 def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[float], ocp: float,
-             dob: bool, per_record: bool = False) -> list[_Source]:
+             dob: bool, per_record: bool = False, typos_only: bool = False) -> list[_Source]:
     """Parties that each hold a person at most once (voter lists, many parties): every field
     of every record is corrupted with probability `ocp`: a typo (70%: one to two edits,
     OCR and phonetic errors among them), another valid value (20%: a nickname or
@@ -970,7 +972,8 @@ def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[f
     With `per_record`, corruption follows the DPPRL NCVR files instead (measured on
     ../shared/data/ncvr500: at ocp 40, 42% of records differ from their person's commonest
     values, nearly all in exactly two fields, each by one edit): a record is corrupted with
-    probability `ocp`, and then two of its four fields get one typo each."""
+    probability `ocp`, and then two of its four fields get one typo each. With `typos_only`,
+    every corruption is a typo."""
     g, r = ctx.g, ctx.r
     ks = np.arange(1, len(count_weights) + 1)
     p = np.asarray(count_weights, float) / np.sum(count_weights)
@@ -998,7 +1001,7 @@ def _parties(ctx: _Ctx, records: int, *, parties: int, count_weights: Sequence[f
             return 0 if field in hit else None
         if r.random() >= ocp:
             return None
-        return _weighted(((70, 0), (20, 1), (10, 2)), r)
+        return 0 if typos_only else _weighted(((70, 0), (20, 1), (10, 2)), r)
 
     def edit(value: str) -> str:
         return typo(value, r, 1 if per_record or r.random() >= 0.3 else 2)
@@ -1070,6 +1073,11 @@ def _voter_lists(ctx: _Ctx, records: int) -> list[_Source]:
 
 def _voter_lists_heavy(ctx: _Ctx, records: int) -> list[_Source]:
     return _parties(ctx, records, parties=5, count_weights=(1550, 50, 50, 50, 100), ocp=0.55, dob=False)
+
+
+def _voter_field_typos(ctx: _Ctx, records: int) -> list[_Source]:
+    return _parties(ctx, records, parties=5, count_weights=(1550, 50, 50, 50, 100), ocp=1 / 3, dob=False,
+                    typos_only=True)
 
 
 def _voter_typos(ctx: _Ctx, records: int) -> list[_Source]:
@@ -2129,6 +2137,7 @@ def _few_fields(ctx: _Ctx, records: int) -> list[_Source]:
 
 _BUILDERS: dict[str, Callable[[_Ctx, int], list[_Source]]] = {
     "voter_lists": _voter_lists,
+    "voter_field_typos": _voter_field_typos,
     "voter_typos": _voter_typos,
     "voter_typos_heavy": _voter_typos_heavy,
     "voter_lists_heavy": _voter_lists_heavy,

@@ -108,6 +108,29 @@ def test_no_customer_gets_two_records_of_a_source_that_holds_each_person_once(en
     assert clusters(engine) == [["list:1", "shop:1"], ["list:2"]]
 
 
+def test_records_known_to_be_two_people_never_share_a_customer_however_alike(engine):
+    # twins in a CRM: one twin's record links strongly to both of the other's, but the
+    # CRM holds the two under first names that cannot be one person's
+    load(engine, {"k": ["crm:ann", "crm:tom", "shop:tom"]},
+         [("crm:ann", "crm:tom", 14.0), ("crm:ann", "shop:tom", 13.0), ("crm:tom", "shop:tom", 15.0)])
+    engine.read_arrow("two_people", pa.table({"record_key_l": ["crm:ann"], "record_key_r": ["crm:tom"],
+                                              "certain": [True]}))
+    review_clusters(engine, THRESHOLD, two_people="two_people")
+
+    assert clusters(engine) == [["crm:ann"], ["crm:tom", "shop:tom"]]
+
+
+def test_a_pair_of_two_records_weighed_down_below_the_threshold_is_parted(engine):
+    # a component of two records is no chain, but a link weighed again as likely two
+    # people (not certain) is examined all the same
+    load(engine, {"k": ["crm:ann", "shop:tom"]}, [("crm:ann", "shop:tom", -3.0)])
+    engine.read_arrow("two_people", pa.table({"record_key_l": ["crm:ann"], "record_key_r": ["shop:tom"],
+                                              "certain": [False]}))
+    review_clusters(engine, THRESHOLD, two_people="two_people")
+
+    assert clusters(engine) == [["crm:ann"], ["shop:tom"]]
+
+
 def test_a_pair_with_evidence_against_inside_a_customer_flags_it_for_review(engine):
     load(engine, {"k": GROUP_A + ["crm:a4"]},
          tight(GROUP_A) + [("crm:a1", "crm:a4", 12.0), ("crm:a2", "crm:a4", 12.0), ("crm:a3", "crm:a4", -1.0)])

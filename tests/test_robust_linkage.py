@@ -213,7 +213,8 @@ def values_nobody_owns(rows: list[tuple], attest: bool = True) -> set[str]:
     import duckdb
 
     from scv.engine.duckdb import DuckDBDialect
-    from scv.link import ATTESTED_NAME, generic_values_sql
+    from scv.link import generic_values_sql
+    from scv.namesakes import ATTESTED_NAME
 
     con = duckdb.connect()
     con.sql("create table silver_records (email_key varchar, first_name varchar, last_name varchar, "
@@ -244,7 +245,7 @@ def test_a_persons_own_email_under_a_variant_of_their_name_stays_theirs(other):
 
 
 def test_a_one_off_spelling_is_not_taken_for_a_second_holder():
-    from scv.link import ATTESTED_NAME
+    from scv.namesakes import ATTESTED_NAME
 
     own = [("amy.w@mail.example", "amy", "wood", "amy", "AM")] * ATTESTED_NAME
     typed_once = ("amy.w@mail.example", "yzmq", "wood", "yzmq", "ASM")

@@ -62,9 +62,9 @@ def record_id_column(linker) -> str:
 
 
 def review(run: Run, threshold_weight: float, floor_weight: float, once: list[str],
-           score: Callable[[str], str] | None = None) -> None:
+           score: Callable[[str], str] | None = None, two_people: str | None = None) -> None:
     """`review_clusters` in a run: its counts to the linkage facts."""
-    found = review_clusters(run.engine, threshold_weight, floor_weight, once, score)
+    found = review_clusters(run.engine, threshold_weight, floor_weight, once, score, two_people)
     run.linkage_facts.update(clusters_split=found.split, clusters_weak_link=found.weak_link,
                              clusters_loose=found.loose, largest_component=found.largest_component,
                              largest_customer=found.largest_customer, pairs_scored_inside=found.scored_inside)
@@ -81,9 +81,13 @@ class Review:
 
 
 def review_clusters(engine: Engine, threshold_weight: float, floor_weight: float | None = None,
-                    once: list[str] = (), score: Callable[[str], str] | None = None) -> Review:
+                    once: list[str] = (), score: Callable[[str], str] | None = None,
+                    two_people: str | None = None) -> Review:
     """Part every incoherent component of engine table `clusters` by the calibrated weights
-    of engine table `pairs`; `once`: the sources that hold each person once. The pairs
+    of engine table `pairs`; `once`: the sources that hold each person once; `two_people`:
+    an engine table of links that may be two people (record_key_l, record_key_r, certain:
+    never in one customer), their components examined whatever their shape
+    (`scv.namesakes.weigh_two_people`). The pairs
     inside a component that `pairs` lacks are scored with `score` (engine table of
     record_key_l, record_key_r -> engine table with their match_weight), up to
     MAX_SCORED_INSIDE of them, the smallest components first; a pair left unscored
@@ -93,7 +97,7 @@ def review_clusters(engine: Engine, threshold_weight: float, floor_weight: float
     lit = engine.dialect.literal
     floor = threshold_weight - 10.0 if floor_weight is None else min(floor_weight, threshold_weight)
     largest_component = _largest(engine)
-    found = examine(engine, threshold_weight, floor, list(once), score)
+    found = examine(engine, threshold_weight, floor, list(once), score, two_people)
     if found.parts:
         engine.read_arrow("cluster_parts", pa.Table.from_pylist(
             [{"record_key": k, "cluster_id": part} for part, keys in found.parts.items() for k in keys], KEYS))
@@ -200,10 +204,11 @@ class Examined:
 
 
 def examine(engine: Engine, threshold_weight: float, floor_weight: float, once: list[str],
-            score: Callable[[str], str] | None = None) -> Examined:
+            score: Callable[[str], str] | None = None, two_people: str | None = None) -> Examined:
     """The components that may not be coherent, brought into Python and parted: those of 3
-    or more records that are not cliques of links, and those holding two records of a
-    source in `once`. All of them, however large: a big component is the likeliest chain."""
+    or more records that are not cliques of links, those holding two records of a source
+    in `once`, and those holding a pair of engine table `two_people`. All of them, however
+    large: a big component is the likeliest chain."""
     found = Examined()
     suspects = {cluster_id for (cluster_id,) in engine.rows(f"""with shape as ({_shape_sql(threshold_weight)})
         select cluster_id from shape where 2 * links < records * (records - 1)""")}
@@ -212,6 +217,16 @@ def examine(engine: Engine, threshold_weight: float, floor_weight: float, once: 
         suspects |= {cluster_id for (cluster_id,) in engine.rows(f"""
             select distinct cluster_id from clusters where {source_of('record_key')} in ({listed})
             group by cluster_id, {source_of('record_key')} having count(*) > 1""")}
+    apart = defaultdict(list)  # cluster id -> its pairs of records that are two people
+    if two_people:
+        for cluster_id, left, right, certain in engine.rows(f"""
+                select cl.cluster_id, t.record_key_l, t.record_key_r, t.certain
+                from {two_people} t join clusters cl on t.record_key_l = cl.record_key
+                                    join clusters cr on t.record_key_r = cr.record_key
+                where cl.cluster_id = cr.cluster_id"""):
+            suspects.add(cluster_id)
+            if certain:
+                apart[cluster_id].append((left, right))
     if not suspects:
         return found
     engine.read_arrow("review_suspects", pa.table({"cluster_id": pa.array(sorted(suspects), pa.string())}))
@@ -228,8 +243,8 @@ def examine(engine: Engine, threshold_weight: float, floor_weight: float, once: 
     for cluster_id in sorted(suspects):
         keys = members[cluster_id]
         sources = {k: source for k in keys if (source := k.split(":", 1)[0]) in once_set}
-        parts = sorted(coherent_parts(keys, pairs[cluster_id], threshold_weight, floor_weight, sources),
-                       key=lambda p: min(p.records))
+        parts = sorted(coherent_parts(keys, pairs[cluster_id], threshold_weight, floor_weight, sources,
+                                      apart.get(cluster_id, ())), key=lambda p: min(p.records))
         found.clusters_split += len(parts) > 1
         for i, part in enumerate(parts, 1):
             part_id = cluster_id if len(parts) == 1 else f"{cluster_id}/{i}"

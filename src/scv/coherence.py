@@ -19,7 +19,8 @@ disagree with each other again and again, so one pair counts at most MOST_AGAINS
 against.
 
 Structure the data shows is a hard constraint: two records of a source that holds each
-person at most once (`deduplicated`) never share a customer.
+person at most once (`deduplicated`) never share a customer, nor two records known to be
+two people (`apart`: `scv.namesakes`), however strongly the rest of their fields agree.
 """
 
 from __future__ import annotations
@@ -53,12 +54,14 @@ class Part:
 
 
 def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weight: float,
-                   unscored_weight: float, once: dict[str, str] | None = None) -> list[Part]:
+                   unscored_weight: float, once: dict[str, str] | None = None,
+                   apart: Iterable[tuple[str, str]] = ()) -> list[Part]:
     """The records parted into groups, each held together by the evidence across it.
 
     `pairs`: the scored pairs among `records`; `unscored_weight`: what a pair not among
     them counts for (at most the floor of the kept pairs); `once`: record -> source, for
-    the records of sources that hold each person once (no group gets two of a source).
+    the records of sources that hold each person once (no group gets two of a source);
+    `apart`: pairs of records that are two people (no group gets both).
     """
     keys, pairs = sorted(set(records)), list(pairs)
     index = {k: i for i, k in enumerate(keys)}
@@ -67,6 +70,12 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
     size = [1] * n
     members: list[list[int]] = [[i] for i in range(n)]
     sources: list[frozenset[str]] = [frozenset([once[k]]) if k in once else frozenset() for k in keys]
+    # cluster -> the clusters holding a record that is another person than one of its own
+    others: list[set[int]] = [set() for _ in range(n)]
+    for left, right in apart:
+        if left in index and right in index and left != right:
+            others[index[left]].add(index[right])
+            others[index[right]].add(index[left])
     # cluster -> neighbour -> [summed shifted weight of the scored pairs across, how many]
     across: list[dict[int, list[float]]] = [{} for _ in range(n)]
     for p in pairs:
@@ -94,8 +103,8 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
             continue  # stale: one of the two has merged since
         if -negative < 0:
             break
-        if sources[a] & sources[b]:
-            continue  # two records of one source that holds each person once
+        if sources[a] & sources[b] or b in others[a]:
+            continue  # two records of one source that holds each person once, or two people
         if size[a] < size[b]:
             a, b = b, a
         # b joins a: a's attraction to every neighbour is the sum of both
@@ -116,6 +125,11 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
         members[a] += members[b]
         members[b] = []
         sources[a] |= sources[b]
+        for c in others[b]:  # who is another person than b's records is so than a's
+            others[c].discard(b)
+            others[c].add(a)
+        others[a] |= others[b]
+        others[b] = set()
         version[a] += 1
         version[b] += 1
         for c in across[a]:

@@ -27,8 +27,9 @@ from scv.clusters import SCORED_INSIDE, cluster, recommend_threshold, record_id_
 from scv.engine.splink_sampling import LINK_ID
 from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
+from scv.namesakes import TWO_PEOPLE, attested_names_sql, unlike_first_names, weigh_two_people
 from scv.standardise import silver_columns
-from scv.structure import one_to_one_sources, overstatement
+from scv.structure import mostly_once_sources, one_to_one_sources, overstatement
 from scv.training import net_of_matches, train
 
 if TYPE_CHECKING:
@@ -219,26 +220,13 @@ def link_input_sql(d: Dialect, attributes: list[str] = (), numbered: bool = Fals
 # outvote the first names (a random pair almost never shares an email, so the model
 # weighs one as near proof), and the whole family would become one customer.
 GENERIC_PEOPLE = 5
-ATTESTED_NAME = 3  # records with a first name for it to count as a name people have
 MAX_HOLDERS_COMPARED = 50  # distinct first names of a value compared pairwise (more: generic anyway)
-
-
-def unlike_first_names(d: Dialect, left: str, right: str) -> str:
-    """SQL: two records whose first names cannot be one person's: the name comparison's
-    last level (not one formal name as Bob and Robert, not one sound, Jaro-Winkler below
-    0.7), neither the start of the other (J, Jon), and not first and last name swapped."""
-    a, b = f"{left}.first_name", f"{right}.first_name"
-    return (f"{left}.first_name_key <> {right}.first_name_key "
-            f"and {left}.first_name_phonetic <> {right}.first_name_phonetic "
-            f"and {d.jaro_winkler(a, b)} < 0.7 "
-            f"and substr({a}, 1, length({b})) <> {b} and substr({b}, 1, length({a})) <> {a} "
-            f"and {a} <> coalesce({right}.last_name, '') and {b} <> coalesce({left}.last_name, '')")
 
 
 def generic_values_sql(d: Dialect, value: str, where: str = "true") -> str:
     """SQL: the values of `value` (over silver_records) that are nobody's own: held by
     records with GENERIC_PEOPLE or more first names, or by two unlike first names that
-    are both names people have (each on ATTESTED_NAME records or more: a one-off
+    are both names people have (`scv.namesakes.ATTESTED_NAME`: a one-off
     spelling is more likely a typo of the one holder's name than a second person).
     Found from the data, no list of placeholders needed."""
     held = f"""select distinct {value} as value, first_name, last_name, first_name_key, first_name_phonetic
@@ -246,8 +234,7 @@ def generic_values_sql(d: Dialect, value: str, where: str = "true") -> str:
     return f"""with held as ({held}),
                holders as (select value, count(distinct first_name_key) as people, count(*) as names
                            from held group by value having count(distinct first_name_key) >= 2),
-               attested as (select first_name from silver_records where first_name is not null
-                            group by first_name having count(*) >= {ATTESTED_NAME})
+               attested as ({attested_names_sql()})
                select value from holders where people >= {GENERIC_PEOPLE} or names > {MAX_HOLDERS_COMPARED}
                union
                select a.value from held a join held b on a.value = b.value and a.first_name < b.first_name
@@ -299,13 +286,17 @@ def link(run: Run) -> None:
         once = sorted(run.linkage_facts["one_to_one"])
     else:
         once = one_to_one_sources(run, threshold)
+    if total >= 2:
+        weigh_two_people(run, mostly_once_sources(run), threshold, weight(PAIRS_FLOOR))
     review(run, weight(threshold), weight(PAIRS_FLOOR), once,
-           None if linker is None else lambda table: scored_anew(run.engine, linker, table))
+           None if linker is None else lambda table: scored_anew(run.engine, linker, table),
+           TWO_PEOPLE if total >= 2 else None)
     if total >= 2:
         release_splink_tables(run.engine)
         run.engine.drop("pairs_net_of_matches")
         assess(run, SCORED_INSIDE if run.linkage_facts.get("pairs_scored_inside") else None)
     run.engine.drop(SCORED_INSIDE)
+    run.engine.drop(TWO_PEOPLE)
     run.engine.publish("pairs", run.lakehouse, "silver/pairs", run.run_id)
     run.count(None, "pairs", run.engine.count("pairs"))
 

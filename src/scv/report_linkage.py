@@ -72,6 +72,9 @@ class LinkageFacts(TypedDict, total=False):
     pairs_scored_inside: int  # pairs inside components that blocking had missed, scored to part them
     one_to_one: dict[str, str]  # sources linked one-to-one: "declared" or "detected" (scv.structure)
     inside_to_across_link_ratio: dict[str, float | None]  # the detection's measure, per source
+    two_people_inside: int  # links inside a list of people mostly once under unlike names (scv.namesakes)
+    two_people_across: int  # links across sources under unlike names
+    two_people_share: float | None  # of those across, the share measured as two people
     expected: dict[str, float]  # expected precision, recall, f1 of the customers (scv.assessment)
     expected_f1: float
     records_alike_apart: int  # records identical in every compared field to another customer's
@@ -223,6 +226,13 @@ def _review(facts: dict) -> str:
     if facts.get("one_to_one"):
         said.append("<p>Linked one-to-one (no customer holds two of their records): " + ", ".join(
             f"<b>{_e(s)}</b> ({_e(how)})" for s, how in facts["one_to_one"].items()) + ".</p>")
+    if facts.get("two_people_inside") or facts.get("two_people_across"):
+        share = facts.get("two_people_share")
+        said.append(f"<p>Links under first names that cannot be one person's: <b>{facts.get('two_people_inside', 0):,}</b> "
+                    "inside sources that hold people mostly once, parted as two people; "
+                    f"<b>{facts.get('two_people_across', 0):,}</b> across sources, "
+                    + ("weighed as two people " + f"<b>{_pct(share)}</b> of the time, as often as inside." if share is not None
+                       else "kept as scored (too few inside to measure how often they are two people).") + "</p>")
     expected = facts.get("expected")
     if expected:
         said.append(f"<p>Expected on the customers, from the calibrated scores: precision "

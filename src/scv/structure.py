@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 ONCE_RATIO = 0.05
 STRONG = 0.9999  # links at this probability or above (13.3 bits) are the ones compared
 MIN_LINKS_ACROSS = 20  # fewer links to other sources say too little to judge a source by
+# A source whose records link to each other no more readily, per possible pair, than to
+# other sources' holds people mostly once: a second record of one person is the exception
+# (the demo's CRM with 6% duplicates reads 0.2-0.3, a population where half the people
+# are twins 0.49, each twin's records strong links inside the source). Two of its records
+# under names that cannot be one person's are two people (`scv.namesakes`).
+MOSTLY_ONCE_RATIO = 1.0
 
 
 def one_to_one_sources(run: Run, threshold: float) -> list[str]:
@@ -48,6 +54,15 @@ def one_to_one_sources(run: Run, threshold: float) -> list[str]:
     run.linkage_facts["inside_to_across_link_ratio"] = {
         name: (None if ratio is None else round(ratio, 4)) for name, ratio in sorted(found.items())}
     return sorted(chosen)
+
+
+def mostly_once_sources(run: Run) -> list[str]:
+    """The sources, not linked one-to-one, that hold people mostly once, by the ratio
+    `one_to_one_sources` recorded (none declared `deduplicated: false`: it is not asked)."""
+    once = run.linkage_facts.get("one_to_one", {})
+    ratios = run.linkage_facts.get("inside_to_across_link_ratio", {})
+    return sorted(name for name, ratio in ratios.items()
+                  if name not in once and ratio is not None and ratio <= MOSTLY_ONCE_RATIO)
 
 
 def detected(run: Run, threshold: float, names: list[str]) -> dict[str, float | None]:
