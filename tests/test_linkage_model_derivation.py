@@ -73,6 +73,35 @@ def test_an_email_column_adds_an_email_comparison_and_blocking_rule(tmp_path):
     assert any('"email"' in r["rule"] for r in facts(project)["blocking_rules"])
 
 
+def email_level(left: str, right: str) -> str:
+    """The level of scv's email comparison two addresses fall in, split as the link input splits them."""
+    import duckdb
+
+    from scv.link import email_comparison
+
+    levels = email_comparison().get_comparison("duckdb").comparison_levels
+    columns = {}
+    for side, address in (("l", left), ("r", right)):
+        user, domain = address.split("@")
+        columns.update({f"email_{side}": address, f"email_user_{side}": user, f"email_domain_{side}": domain})
+    row = ", ".join(f"'{value}' as {name}" for name, value in columns.items())
+    for level in levels:
+        if level.sql_condition == "ELSE" or duckdb.sql(f"select ({level.sql_condition}) from (select {row})").fetchone()[0]:
+            return level.label_for_charts
+
+
+def test_a_mailbox_typed_with_its_domain_mistyped_is_one_mailbox():
+    assert email_level("j.s27@gomez.biz", "j.s27@goez.biz") == "one mailbox name, domains a typo apart"
+
+
+@pytest.mark.parametrize("left, right", [
+    ("john.smith12@gmail.com", "john.smith21@gmail.com"),  # two namesakes' addresses, a typo apart
+    ("john.smith@acme.co.uk", "john.smith@gmail.com"),  # one name at two providers: namesakes as often
+])
+def test_addresses_alike_but_not_one_mailbox_count_as_different(left, right):
+    assert email_level(left, right) == "All other comparisons"
+
+
 def test_an_identifier_attribute_is_compared_allowing_a_typo_and_blocked_on(tmp_path):
     project = project_with(tmp_path, {"first_name": "first", "last_name": "last"}, attributes=["nin"])
     project.run()

@@ -42,6 +42,7 @@ CANDIDATES: list[tuple[str, ...]] = [
     ("first_name_phonetic", "last_name_phonetic", "year(date_of_birth)"),
     ("first_name", "last_name", "city"),
     ("email",),
+    ("email_user",),
     ("phone_key",),
     ("date_of_birth",),
     ("postcode", "substr(first_name, 1, 1)"),
@@ -65,9 +66,14 @@ CANDIDATES: list[tuple[str, ...]] = [
 ]
 
 
+# Columns of the link input made from another (`scv.link.link_input_sql`): present where it is.
+DERIVED = {"email_user": "email"}  # the mailbox name, before the @
+
+
 def column(part: str) -> str:
-    """The column a rule part reads: `substr(first_name, 1, 1)` reads first_name."""
-    return part.split("(")[-1].split(",")[0].split(")")[0] if "(" in part else part
+    """The field a rule part reads: `substr(first_name, 1, 1)` reads first_name."""
+    name = part.split("(")[-1].split(",")[0].split(")")[0] if "(" in part else part
+    return DERIVED.get(name, name)
 
 
 def present(rules: list[tuple[str, ...]], fields: set[str]) -> list[tuple[str, ...]]:

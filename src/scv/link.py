@@ -105,6 +105,23 @@ def one_edit(left: str, right: str) -> str:
             f"else levenshtein({left}, {right}) <= 1 end")
 
 
+def email_comparison():
+    """Exact; else one mailbox name at two domains a typo apart (j.s27@gomez.biz,
+    j.s27@goez.biz: a provider gives an address out once, so that is one mailbox typed
+    wrong); else. Nothing looser: emails are made from names (john.smith12@,
+    john.smith21@), so close addresses are as often two namesakes as one person, and
+    Levenshtein 2 over the address, or Jaro-Winkler 0.88 as in Splink's EmailComparison,
+    linked them (common_names F1 0.947 -> 0.854, names_email 0.897 -> 0.503 with
+    Jaro-Winkler); so did one mailbox name at any two domains (john.smith@ at two firms)."""
+    return cl.CustomComparison([
+        cll.NullLevel("email"),
+        cll.ExactMatchLevel("email"),
+        cll.CustomLevel("email_user_l = email_user_r and levenshtein(email_domain_l, email_domain_r) <= 2",
+                        "one mailbox name, domains a typo apart", base_dialect_str="duckdb"),
+        cll.ElseLevel(),
+    ], output_column_name="email")
+
+
 def phone_comparison():
     """Exact, or one digit mistyped, dropped or added (Splink's Levenshtein at 1)."""
     return cl.CustomComparison([
@@ -137,7 +154,7 @@ def comparisons(fields: set[str]) -> list:
     if "date_of_birth" in fields:
         found.append(date_of_birth_comparison())
     if "email" in fields:
-        found.append(cl.ExactMatch("email"))
+        found.append(email_comparison())
     if "phone_key" in fields:
         found.append(phone_comparison())
     if "postcode" in fields:
@@ -197,14 +214,18 @@ def link_input_sql(d: Dialect, attributes: list[str] = (), numbered: bool = Fals
         extra += f", {LINK_ID}"
         source = f"""silver_records join (select record_key as _numbered_key, {number} as {LINK_ID}
                                           from silver_records) n on n._numbered_key = record_key"""
-    # email is compared as its mailbox (email_key: no +tags, no gmail dots); a role
-    # address (info@) or a generic one says nothing about the person. E.164 ends in the
-    # national number. A postcode is compared as its letters and digits, valid or not.
+    # email is compared as its mailbox (email_key: no +tags, no gmail dots), its name and
+    # domain (`email_comparison`); a role address (info@) or a generic one says nothing
+    # about the person. E.164 ends in the national number. A postcode is compared as its
+    # letters and digits, valid or not.
+    own = "not email_role and ge.value is null"
     return f"""with generic_email as ({generic_values_sql(d, "email_key", "not email_role")}),
                     generic_phone as ({generic_values_sql(d, "substr(phone, -10)")})
                select record_key, source, first_name, last_name,
                       first_name_key, first_name_phonetic, last_name_phonetic, date_of_birth,
-                      case when not email_role and ge.value is null then email_key end as email,
+                      case when {own} then email_key end as email,
+                      case when {own} then split_part(email_key, '@', 1) end as email_user,
+                      case when {own} then split_part(email_key, '@', 2) end as email_domain,
                       case when gp.value is null then substr(phone, -10) end as phone_key,
                       postcode_key as postcode, house_number, address_line_1, city, gender{extra}
                from (select * from {source}) s
