@@ -42,7 +42,7 @@ CANDIDATES: list[tuple[str, ...]] = [
     ("first_name_phonetic", "last_name_phonetic", "year(date_of_birth)"),
     ("first_name", "last_name", "city"),
     ("email",),
-    ("email_user",),
+    ("email_user", "substr(email_domain, 1, 1)"),
     ("phone_key",),
     ("date_of_birth",),
     ("postcode", "substr(first_name, 1, 1)"),
@@ -67,7 +67,7 @@ CANDIDATES: list[tuple[str, ...]] = [
 
 
 # Columns of the link input made from another (`scv.link.link_input_sql`): present where it is.
-DERIVED = {"email_user": "email"}  # the mailbox name, before the @
+DERIVED = {"email_user": "email", "email_domain": "email"}  # the mailbox name and domain
 
 
 def column(part: str) -> str:
