@@ -116,8 +116,11 @@ def _score(lake: Lakehouse, model: dict, rows: list[dict]) -> tuple[dict, str]:
         settings = model | {"retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
         linker = new_linker(register_input(engine, view=True), settings)
         engine.read_arrow("sample_keys", pa.Table.from_pylist(rows))
+        # the input is a view over every record: read once for the sample's records
+        engine.create("sample_records", "select * from link_inputs where record_key in (select record_key_l "
+                                        "from sample_keys union select record_key_r from sample_keys)")
         for side in "lr":  # every left key against every right key; the pairs are kept below
-            engine.create(f"sample_{side}", "select * from link_inputs where record_key in "
+            engine.create(f"sample_{side}", "select * from sample_records where record_key in "
                                             f"(select record_key_{side} from sample_keys)")
         result = linker.inference.score_pairs(api.register("sample_l"), api.register("sample_r"))
         wanted = {(r["record_key_l"], r["record_key_r"]) for r in rows}
