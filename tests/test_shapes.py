@@ -105,6 +105,7 @@ def _field_disagreement(records: dict[str, list[dict]], columns: list[str]) -> f
 
 
 @pytest.mark.parametrize("name, parties, low, high", [("voter_lists", 5, 0.4, 0.7),
+                                                      ("voter_field_typos", 5, 0.4, 0.7),
                                                       ("voter_lists_heavy", 5, 0.7, 0.95),
                                                       ("many_parties", 20, 0.2, 0.55)])
 def test_parties_hold_each_person_once(made, name, parties, low, high):
@@ -124,6 +125,12 @@ def test_parties_hold_each_person_once(made, name, parties, low, high):
     # About a third (voter_lists) / over half (heavy) of each field's values corrupted:
     # two records of a person disagree in a field when either was corrupted.
     assert low < _field_disagreement(records, ["given_name", "surname", "city", "zip"]) < high
+
+
+def test_voter_field_typos_only_mistype_values_never_drop_them(made):
+    config, _ = made["voter_field_typos"]
+    rows = [r for rows in _records(config).values() for r in rows]
+    assert all(r[c] for r in rows for c in ("given_name", "surname", "city", "zip"))
 
 
 def test_historical_dates_are_19th_century_and_ages_consistent(made):
