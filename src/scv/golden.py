@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from scv.clusters import source_of
 from scv.config import ADDRESS_FIELDS, CANONICAL_FIELDS
 from scv.identity import assign_customer_ids, load_previous_assignment, publish_customer_id_history
 from scv.increment import LINEAGE_COLUMNS
@@ -131,7 +132,7 @@ def golden(run: Run) -> None:
     # a record key is '<source>:<source_record_id>' (a source name holds no colon), so the
     # source and id come from the key rather than a join of every row with the records
     engine.view(LINEAGE, f"""select golden_table, customer_id, field, rule,
-                                    split_part(record_key, ':', 1) as source, record_key,
+                                    {source_of('record_key')} as source, record_key,
                                     substr(record_key, instr(record_key, ':') + 1) as source_record_id,
                                     contributing_records
                              from ({chosen}) l""")

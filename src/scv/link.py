@@ -23,7 +23,7 @@ from splink import Linker, SettingsCreator
 
 from scv import blocking
 from scv.assessment import assess
-from scv.clusters import SCORED_INSIDE, cluster, recommend_threshold, record_id_column, review
+from scv.clusters import SCORED_INSIDE, cluster, recommend_threshold, record_id_column, review, source_of
 from scv.engine.splink_sampling import LINK_ID
 from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
@@ -528,7 +528,7 @@ def rescore(engine: Engine, linker: Linker, pairs: str, floor: float | None):
     def join_key(side: str) -> str:  # how Splink's blocking names a record
         key = f"record_key_{side}"
         source = linker._settings_obj.column_info_settings.source_dataset_input_column
-        return f"concat(split_part({key}, ':', 1), '-__-', {key})" if source else key
+        return f"concat({source_of(key)}, '-__-', {key})" if source else key
     engine.create("pairs_to_rescore", f"""select '0' as match_key, {join_key('l')} as join_key_l,
                                              {join_key('r')} as join_key_r from {pairs}""")
     linker.table_management.register_blocked_pairs_for_predict(engine.splink_api().register("pairs_to_rescore"))
