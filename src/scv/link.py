@@ -106,8 +106,8 @@ def one_edit(left: str, right: str) -> str:
 
 
 def email_comparison():
-    """Exact; else one mailbox name at two domains a typo apart (j.s27@gomez.biz,
-    j.s27@goez.biz: a provider gives an address out once, so that is one mailbox typed
+    """Exact; else one mailbox name at two domains a typo apart (a.b27@mailhost.example,
+    a.b27@mailhst.example: a provider gives an address out once, so that is one mailbox typed
     wrong); else. Nothing looser: emails are made from names (john.smith12@,
     john.smith21@), so close addresses are as often two namesakes as one person, and
     Levenshtein 2 over the address, or Jaro-Winkler 0.88 as in Splink's EmailComparison,
