@@ -222,3 +222,21 @@ def test_the_report_counts_the_customers_gold_flags_for_review(halves):
     assert (f"<b>{found['clusters_split']:,}</b> groups at the threshold parted" in part
             and f"<b>{flagged:,}</b> customers need review" in part)
     assert f"<code>auto</code>: the highest expected F1 over the calibrated scores, {found['expected_f1_at_recommended']:.3f}" in part
+
+
+@pytest.mark.parametrize("raw, shift", [(19.784593145, -0.7284268877476023), (7.25, 1.5), (30.1, -3.3)])
+def test_a_threshold_recommended_at_a_pairs_score_links_that_pair(engine, raw, shift):
+    # the pairs sure enough to be the best threshold are linked at it: through probability
+    # and back to a weight on Splink's own scale (less the shift), rounding must not lose them
+    from types import SimpleNamespace
+
+    from scv.clusters import recommend_threshold
+
+    scored = raw + shift
+    load(engine, {"k": ["crm:a", "shop:a", "shop:b"]}, [("crm:a", "shop:a", scored), ("crm:a", "shop:b", scored), ("crm:b", "shop:c", -20.0)])
+    run = SimpleNamespace(engine=engine, linkage_facts={})
+    recommend_threshold(run, 1 - 1e-15)  # configured above every pair: the sure pairs' bin is better
+
+    threshold = run.linkage_facts["recommended_threshold"]
+    assert 0.5 < threshold < 1
+    assert weight(threshold) - shift <= raw

@@ -31,6 +31,7 @@ SPLIT, WEAK_LINK, LOOSE = "split", "weak link", "loose"  # gold/customers.review
 # Pairs inside components that blocking left out, scored at most, to part the components on
 # all their evidence: as many as the smallest blocking budget scores (in seconds).
 MAX_SCORED_INSIDE = 5_000_000
+AT_PAIR = 1e-6  # bits below a pair's weight that a threshold read off it sits
 SCORED_INSIDE = "pairs_scored_inside"  # engine table: those pairs and their weights, for the assessment
 KEYS = pa.schema([("record_key", pa.string()), ("cluster_id", pa.string())])
 FLAGS = pa.schema([("cluster_id", pa.string()), ("review_reason", pa.string())])
@@ -261,9 +262,11 @@ def recommend_threshold(run: Run, threshold: float) -> None:
     probabilities above t, expected matches the sum of all of them. Thresholds tried: the
     configured one and the lowest probability of each tenth of a match weight."""
     engine = run.engine
-    bins = engine.rows("""select floor(match_weight * 10) as bin, count(*), sum(match_probability),
-                                 min(match_probability)
-                          from pairs group by floor(match_weight * 10)""")
+    # a threshold read off a pair is set a hair below its weight: through probability and
+    # back to a weight (less the calibration's shift) it would otherwise miss that pair
+    bins = engine.rows(f"""select floor(match_weight * 10) as bin, count(*), sum(match_probability),
+                                  1 / (1 + pow(2, -(min(match_weight) - {AT_PAIR!r})))
+                           from pairs group by floor(match_weight * 10)""")
     matches = sum(s for _, _, s, _ in bins)
     if not matches:
         return
