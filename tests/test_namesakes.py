@@ -26,6 +26,7 @@ def load(engine, pairs: list[tuple[str, str, str, str]]) -> None:
     engine.read_arrow("silver_records", pa.table({
         "record_key": keys, "source": [k.split(":")[0] for k in keys], "first_name": first,
         "last_name": ["scott"] * len(keys), "first_name_key": first, "first_name_phonetic": [n.upper() for n in first]}))
+    engine.view("link_inputs", "select * from silver_records")  # the records linked, as a run has them
     engine.read_arrow("pairs", pa.table({
         "record_key_l": [p[0] for p in pairs], "record_key_r": [p[2] for p in pairs],
         "match_weight": [12.0] * len(pairs), "match_probability": [1 / (1 + 2 ** -12.0)] * len(pairs)}))

@@ -64,11 +64,9 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
     `apart`: pairs of records that are two people (no group gets both).
     """
     keys, pairs = sorted(set(records)), list(pairs)
-    once = once or {}
-    if len(keys) == 2:  # most components examined: decided by their one pair, without the heap
-        return _two_records(keys, pairs, threshold_weight, unscored_weight, once, apart)
     index = {k: i for i, k in enumerate(keys)}
     n = len(keys)
+    once = once or {}
     size = [1] * n
     members: list[list[int]] = [[i] for i in range(n)]
     sources: list[frozenset[str]] = [frozenset([once[k]]) if k in once else frozenset() for k in keys]
@@ -143,18 +141,3 @@ def coherent_parts(records: Iterable[str], pairs: Iterable[Pair], threshold_weig
             group[i] = g
     against = {group[a] for (a, b), w in weights.items() if w < 0 and group[a] == group[b]}
     return [Part(frozenset(keys[i] for i in m), g in against) for g, m in enumerate(members) if m]
-
-
-def _two_records(keys: list[str], pairs: list[Pair], threshold_weight: float, unscored_weight: float,
-                 once: dict[str, str], apart: Iterable[tuple[str, str]]) -> list[Part]:
-    """`coherent_parts` of two records: together when their pair (or, unscored, the
-    unscored weight) is at the threshold, they are not two records of one source held
-    once, nor known to be two people."""
-    a, b = keys
-    scored = [p.weight for p in pairs if {p.left, p.right} == {a, b}]
-    weight = scored[0] if scored else unscored_weight
-    split = (weight < threshold_weight or (a in once and once.get(b) == once[a])
-             or any({left, right} == {a, b} for left, right in apart))
-    if split:
-        return [Part(frozenset([a]), False), Part(frozenset([b]), False)]
-    return [Part(frozenset(keys), bool(scored) and weight < 0)]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scv.structure import MIN_INSIDE_PAIRS, possible_pairs
+
 if TYPE_CHECKING:
     from scv.engine.base import Dialect
     from scv.pipeline import Run
@@ -42,7 +44,6 @@ def attested_names_sql() -> str:
                group by first_name having count(*) >= {ATTESTED_NAME}"""
 
 
-MIN_INSIDE = 20  # pairs of two people inside the lists: fewer say too little to measure a share on
 TWO_PEOPLE = "two_people"  # engine table: linked pairs under unlike names (record_key_l, record_key_r, certain)
 
 
@@ -57,7 +58,6 @@ def weigh_two_people(run: Run, mostly_once: list[str], threshold: float, floor_w
     `floor_weight`, in engine table `pairs`; the share goes to the linkage facts
     (`two_people_share`, with no lists or too few pairs inside them: not measured)."""
     engine, d = run.engine, run.engine.dialect
-    sizes = dict(engine.rows("select source, count(*) from silver_records group by source"))
     listed = ", ".join(d.literal(s) for s in mostly_once) or d.literal("")
     engine.create(TWO_PEOPLE, f"""
         with attested as ({attested_names_sql()})
@@ -71,24 +71,26 @@ def weigh_two_people(run: Run, mostly_once: list[str], threshold: float, floor_w
     [(inside, across)] = engine.rows(f"""select coalesce(sum(case when certain then 1 else 0 end), 0),
                                                 coalesce(sum(case when certain then 0 else 1 end), 0)
                                          from {TWO_PEOPLE}""")
-    inside_possible = sum(sizes.get(s, 0) * (sizes.get(s, 0) - 1) / 2 for s in mostly_once)
-    total = sum(sizes.values())
-    across_possible = (total * total - sum(n * n for n in sizes.values())) / 2
+    inside_possible, across_possible = possible_pairs(engine, mostly_once)
     share = None
-    if inside >= MIN_INSIDE and across and inside_possible and across_possible:
+    if inside >= MIN_INSIDE_PAIRS and across and inside_possible and across_possible:
         share = min(1.0, inside * across_possible / inside_possible / across)
     run.linkage_facts.update(two_people_inside=int(inside), two_people_across=int(across),
                              two_people_share=None if share is None else round(share, 4))
-    if not inside and not share:
-        return
-    # p(1 - share) as a weight: log2 of its odds, no lower than the floor
-    kept = f"(1 - {share or 0.0!r})"
+    if not inside:
+        return  # nothing certain, and so no share measured: every weight stays
+    if share is None:
+        across_weight = "p.match_weight"
+    elif share >= 1:
+        across_weight = repr(floor_weight)
+    else:  # p (1 - share) as a weight: log2 of its odds, no lower than the floor
+        kept = f"(p.match_probability * {1 - share!r})"
+        across_weight = f"greatest({floor_weight!r}, log2({kept}) - log2(1 - {kept}))"
     engine.create("pairs_weighed", f"""
         select p.record_key_l, p.record_key_r,
                case when t.record_key_l is null then p.match_weight
-                    when t.certain or {kept} <= 0 then {floor_weight!r}
-                    else greatest({floor_weight!r}, log2(p.match_probability * {kept}
-                                  / (1 - p.match_probability * {kept}))) end as match_weight
+                    when t.certain then {floor_weight!r}
+                    else {across_weight} end as match_weight
         from pairs p left join {TWO_PEOPLE} t on t.record_key_l = p.record_key_l and t.record_key_r = p.record_key_r""")
     engine.create("pairs", """select record_key_l, record_key_r, match_weight,
                                      1 / (1 + pow(2, -match_weight)) as match_probability from pairs_weighed""")

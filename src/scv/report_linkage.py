@@ -228,11 +228,11 @@ def _review(facts: dict) -> str:
             f"<b>{_e(s)}</b> ({_e(how)})" for s, how in facts["one_to_one"].items()) + ".</p>")
     if facts.get("two_people_inside") or facts.get("two_people_across"):
         share = facts.get("two_people_share")
-        said.append(f"<p>Links under first names that cannot be one person's: <b>{facts.get('two_people_inside', 0):,}</b> "
-                    "inside sources that hold people mostly once, parted as two people; "
-                    f"<b>{facts.get('two_people_across', 0):,}</b> across sources, "
-                    + ("weighed as two people " + f"<b>{_pct(share)}</b> of the time, as often as inside." if share is not None
-                       else "kept as scored (too few inside to measure how often they are two people).") + "</p>")
+        across = ("kept as scored (too few inside to measure how often they are two people)" if share is None
+                  else f"weighed as two people <b>{_pct(share)}</b> of the time, as often as inside")
+        said.append(f"<p>Links under first names that cannot be one person's: "
+                    f"<b>{facts.get('two_people_inside', 0):,}</b> inside sources that hold people mostly once, "
+                    f"parted as two people; <b>{facts.get('two_people_across', 0):,}</b> across sources, {across}.</p>")
     expected = facts.get("expected")
     if expected:
         said.append(f"<p>Expected on the customers, from the calibrated scores: precision "

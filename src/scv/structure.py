@@ -98,6 +98,15 @@ def source_sizes(engine: Engine) -> dict[str, int]:
     return dict(engine.rows("select source, count(*) from link_inputs group by source"))
 
 
+def possible_pairs(engine: Engine, inside: list[str]) -> tuple[float, float]:
+    """The pairs of records there are inside the sources `inside`, and across sources:
+    what links inside and across are counted against, per possible pair."""
+    sizes = source_sizes(engine)
+    total = sum(sizes.values())
+    return (sum(sizes.get(s, 0) * (sizes.get(s, 0) - 1) / 2 for s in inside),
+            (total * total - sum(n * n for n in sizes.values())) / 2)
+
+
 MIN_INSIDE_PAIRS = 20  # fewer scored pairs inside the lists say too little to calibrate on
 MOST_SHIFT = 12.0  # bits: the calibration moves weights by at most this much
 
@@ -113,10 +122,7 @@ def overstatement(run: Run, once: list[str]) -> float | None:
     fields is confidently wrong (five voter lists: pairs scored at 0.93 were one person
     one time in four); this measures it on the data, with no labels."""
     engine, q = run.engine, run.engine.dialect.literal
-    sizes = source_sizes(engine)
-    inside_possible = sum(sizes.get(s, 0) * (sizes.get(s, 0) - 1) / 2 for s in once)
-    total = sum(sizes.values())
-    across_possible = (total * total - sum(n * n for n in sizes.values())) / 2
+    inside_possible, across_possible = possible_pairs(engine, once)
     if not inside_possible or not across_possible:
         return None
     listed = ", ".join(q(s) for s in once)
