@@ -115,7 +115,7 @@ def run_set(name: str, records: int, seed: int) -> dict:
             "scv": str(Path(scv.__file__).parent),
             "linkage": {k: facts.get(k) for k in ("threshold", "expected_f1", "expected_f1_at_threshold",
                                                   "expected_f1_at_recommended", "recommended_threshold",
-                                                  "share_linked_strangers", "retrained_without",
+                                                  "share_linked_strangers", "strangers_expected", "retrained_without",
                                                   "estimated_blocking_recall") if k in facts},
         }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -243,9 +244,10 @@ def test_matches_that_mostly_disagree_on_the_first_name_are_not_one_person():
     assert not same_person(household) and same_person(person)
 
 
-def household_csv() -> tuple[str, str]:
+def household_csv(namesakes: bool = False) -> tuple[str, str]:
     """Families sharing surname, address, postcode and phone, each member with their own
-    first name and birth date; a genuine duplicate for about one member in seven."""
+    birth date and first name (with `namesakes`, drawn from 40 names, so that one family in
+    seven has two members of one name); a genuine duplicate for about one member in seven."""
     rng = random.Random(7)
     first = ["james", "mary", "john", "patricia", "robert", "jennifer", "michael", "linda", "william", "elizabeth",
              "david", "barbara", "richard", "susan", "joseph", "jessica", "thomas", "sarah", "charles", "karen",
@@ -259,8 +261,9 @@ def household_csv() -> tuple[str, str]:
         last = surnames[h] if h < len(surnames) else rng.choice(surnames)
         postcode, phone = f"AB{h // 10} {h % 10}CD", f"0117 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
         street = f"{rng.randint(1, 200)} {rng.choice(['high', 'church', 'mill', 'station'])} street"
+        names = None if namesakes else rng.sample(first, 4)
         for m in range(4):
-            person = [rng.choice(first), last, f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            person = [rng.choice(first) if namesakes else names[m], last, f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
                       phone, postcode, street, "bristol"]
             for _ in range(2 if rng.random() < 0.15 else 1):
                 truth.append(f"people,r{len(rows)},h{h}m{m}")
@@ -269,10 +272,8 @@ def household_csv() -> tuple[str, str]:
             "source,source_record_id,person_id\n" + "\n".join(truth))
 
 
-@pytest.fixture(scope="module")
-def households(tmp_path_factory) -> Project:
-    people, truth = household_csv()
-    folder = tmp_path_factory.mktemp("households")
+def household_project(folder: Path, namesakes: bool = False) -> Project:
+    people, truth = household_csv(namesakes)
     (folder / "truth.csv").write_text(truth)
     project = Project.load(write_project(folder, """\
     lakehouse: ./lakehouse
@@ -287,23 +288,23 @@ def households(tmp_path_factory) -> Project:
     return project
 
 
-def test_a_model_that_links_households_is_detected_and_retrained_without_what_they_share(households):
-    found = facts(households)
-    assert set(found["retrained_without"]) >= {"phone_key", "postcode", "address_line_1"}
-    assert found["share_linked_strangers"] < 0.5  # of the retrained model
-    assert "phone_key" not in compared(households)
-    statuses = households.lakehouse.read_table("audit/runs")["warnings"][-1].as_py()
-    assert "plainly not one person" in statuses
+@pytest.fixture(scope="module")
+def households(tmp_path_factory) -> Project:
+    return household_project(tmp_path_factory.mktemp("households"))
 
 
-def test_after_the_guard_family_members_stay_apart_and_duplicates_join(households):
+def test_family_members_stay_apart_and_duplicates_join(households):
+    # street, postcode and town are one comparison: a shared home counts once, so the
+    # family's surname and home do not outvote each member's own first name and birth date
+    assert "retrained_without" not in facts(households)
     scores = households.evaluate(households.base_dir / "truth.csv")
     assert scores.precision > 0.95 and scores.recall > 0.9
 
 
-def test_em_sessions_blocked_on_what_a_household_shares_are_set_aside(households):
-    # (the household's landline, held by unlike first names, is nobody's own: not blocked on)
-    sessions = {tuple(s["blocked_on"]): s for s in facts(households)["em_sessions"]}
+def test_em_sessions_blocked_on_what_a_household_shares_are_set_aside(tmp_path):
+    # Blocked on postcode, EM takes two namesakes of one family for one person's records.
+    # (The household's landline, held by unlike first names, is nobody's own: not blocked on.)
+    sessions = {tuple(s["blocked_on"]): s for s in facts(household_project(tmp_path, namesakes=True))["em_sessions"]}
     assert sessions[("postcode",)]["set_aside"] and not sessions[("postcode",)]["estimated"]
 
 

@@ -7,6 +7,7 @@ import csv
 import math
 import json
 import random
+import sys
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -15,6 +16,10 @@ import pytest
 from conftest import SHARED_DATA, write_project
 from scv import Project
 from scv.assessment import verdict
+from scv.strangers import OVERLINKED_FACTOR
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import shapes  # noqa: E402
 
 
 def facts(project: Project) -> dict:
@@ -284,3 +289,24 @@ def test_a_path_through_a_doubtful_link_adds_nothing(engine):
                              [("s:a", "s:b", 0.99), ("s:b", "s:c", 0.6), ("s:a", "s:c", 0.1)])
     assert found["precision"] == pytest.approx((0.99 + 0.6 + 0.1) / 3, abs=1e-4)
 
+
+
+@pytest.fixture(scope="module")
+def households(tmp_path_factory) -> tuple[Project, Path]:
+    """Families sharing surname, address, email and landline over three sources (the
+    robustness benchmark's shape, at 2,000 records)."""
+    config, truth = shapes.make("households", tmp_path_factory.mktemp("households"), records=2_000, seed=7)
+    project = Project.load(config)
+    project.run()
+    return project, truth
+
+
+def test_a_model_linking_far_more_strangers_than_it_expects_is_retrained_without_what_households_share(households):
+    project, truth = households
+    found = facts(project)
+    assert set(found["retrained_without"]) >= {"address_line_1", "email", "phone_key", "postcode"}
+    # the retrained model links such pairs no more often than its own m says one person's records disagree so
+    assert found["share_linked_strangers"] <= OVERLINKED_FACTOR * found["strangers_expected"]
+    assert "plainly not one person" in project.lakehouse.read_table("audit/runs")["warnings"][-1].as_py()
+    scores = project.evaluate(truth)
+    assert scores.precision > 0.95 and scores.recall > 0.95

@@ -57,6 +57,7 @@ class LinkageFacts(TypedDict, total=False):
     u_net_of_matches: dict[str, dict[str, float]]  # bits a level gained, by comparison and level (scv.training)
     em_sessions: list[EmSession]
     share_linked_strangers: float  # linked pairs disagreeing on first name and date of birth (the guard's measure)
+    strangers_expected: float  # the model's own share of such pairs among one person's records
     retrained_without: list[str]  # comparisons the guard dropped when the model linked strangers
     model_source: str  # "trained" on this run's records, or "reused" (linkage.model)
     model_path: str  # linkage.model as written, when reused
@@ -345,15 +346,19 @@ def _model(link: Linkage) -> str:
 
 
 def _guard(facts: dict) -> str:
-    """The over-linking guard's measure, and what it did."""
+    """The over-linking guard's measure, and what it did (`scv.strangers`)."""
     share = facts.get("share_linked_strangers")
     if share is None:
         return ""
+    expected = facts.get("strangers_expected")
     dropped = facts.get("retrained_without")
-    done = (f' The model first trained linked more than half such pairs, so it was retrained without '
-            f'<b>{_e(", ".join(dropped))}</b>, the comparisons a household shares.' if dropped else "")
-    return (f"<p>Linked pairs that disagree on first name and date of birth: <b>{_pct(share)}</b> "
-            f"(over half means the model links households, not people).{done}</p>")
+    done = (f' The model first trained linked such pairs far more often than it says one person\'s records '
+            f'disagree so, so it was retrained without <b>{_e(", ".join(dropped))}</b>, the comparisons a '
+            'household shares.' if dropped else "")
+    own = (f", where the model's own m says one person's records disagree so {_pct(expected, 2)} of the time "
+           f"(many times more means it links households, not people)" if expected is not None else "")
+    return (f"<p>Linked pairs that disagree outright on first name and date of birth: <b>{_pct(share)}</b>"
+            f"{own}.{done}</p>")
 
 
 def _em_sessions(sessions: list[EmSession]) -> str:
