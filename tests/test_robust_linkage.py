@@ -310,3 +310,45 @@ def test_a_model_linking_far_more_strangers_than_it_expects_is_retrained_without
     assert "plainly not one person" in project.lakehouse.read_table("audit/runs")["warnings"][-1].as_py()
     scores = project.evaluate(truth)
     assert scores.precision > 0.95 and scores.recall > 0.95
+
+
+def test_a_list_whose_model_is_sure_of_few_pairs_is_read_at_the_strongest_links_it_has(engine):
+    # two lists of 100 people each: across, 5 links at 0.99995 (too few to tell) and 95 at
+    # 0.995; inside, 30 namesakes at 0.6. At 0.99 the lists hold no link inside: each person once
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from scv.structure import detected
+
+    keys = [f"{s}:{i:03d}" for s in "ab" for i in range(100)]
+    engine.read_arrow("link_inputs", pa.table({"record_key": keys, "source": [k[0] for k in keys]}))
+    pairs = ([(f"a:{i:03d}", f"b:{i:03d}", 0.99995 if i < 5 else 0.995) for i in range(100)]
+             + [(f"{s}:{i:03d}", f"{s}:{i + 1:03d}", 0.6) for s in "ab" for i in range(15)])
+    engine.read_arrow("pairs", pa.table({"record_key_l": [p[0] for p in pairs], "record_key_r": [p[1] for p in pairs],
+                                         "match_probability": [p[2] for p in pairs]}))
+    assert detected(SimpleNamespace(engine=engine), 0.5, ["a", "b"]) == {"a": 0.0, "b": 0.0}
+
+
+def test_blocking_recall_is_measured_between_rules_on_different_fields(engine):
+    # 100 linked pairs: 50 share name and postcode, 30 the postcode only (the name typed
+    # wrong, its sound too), 20 the name only. The two name rules miss together, so the
+    # names' recall is read on the pairs the postcode found (50 of 80), the postcode's on
+    # those the names found (50 of 70): 1 - 30/80 * 20/70 of the matches are compared
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from scv.blocking import estimated_recall
+
+    rows = ([("ann", "AN", "P1")] * 50 + [("bob", "BB", "P2")] * 30 + [("cy", "K", "P3")] * 20)
+    left = [(f"l{i}", *row) for i, row in enumerate(rows)]
+    right = [(f"r{i}", *((row[0], row[1], f"Q{i}") if i >= 80 else ("x", "X", row[2]) if i >= 50 else row))
+             for i, row in enumerate(rows)]
+    records = left + right
+    engine.read_arrow("link_inputs", pa.table({c: [r[j] for r in records] for j, c in enumerate(
+        ("record_key", "first_name", "first_name_phonetic", "postcode"))}))
+    engine.read_arrow("linked", pa.table({"record_key_l": [r[0] for r in left], "record_key_r": [r[0] for r in right]}))
+    rules = ["l.first_name = r.first_name", "l.first_name_phonetic = r.first_name_phonetic", "l.postcode = r.postcode"]
+    found = estimated_recall(SimpleNamespace(engine=engine), rules, "linked")
+    assert found == pytest.approx(1 - 30 / 80 * 20 / 70)

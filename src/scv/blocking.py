@@ -11,6 +11,7 @@ tuned to a data set: the budget decides.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from typing import TYPE_CHECKING
 
@@ -191,9 +192,14 @@ def record_counts(run: Run, rules: list[str], records, total: int) -> None:
 def estimated_recall(run: Run, conditions: list[str], linked: str) -> float | None:
     """Share of true matches some rule compares, estimated from the linked pairs.
 
-    Every linked pair was found by a rule; how often one rule finds the pairs the
-    others found estimates its recall, and taking the rules as independent, the
-    chance a match escapes them all is the product of their misses.
+    Every linked pair was found by a rule. Rules that read a common field miss the same
+    matches (a name typed wrong escapes the name, its sound and its first letters alike),
+    so rules are grouped by the fields they read, and a group's recall is measured on the
+    linked pairs only rules of other groups found: a group of other fields is a witness
+    independent of it, as the model takes fields to be. A match escapes all rules when it
+    escapes every group. Without two groups (every rule reads one field), each rule's
+    recall is measured on the pairs the other rules found, as if they were independent:
+    that overstates recall, as rules on one field miss together.
     """
     if len(conditions) < 2:
         return None
@@ -202,11 +208,35 @@ def estimated_recall(run: Run, conditions: list[str], linked: str) -> float | No
         select {flags} from {linked} p
         join link_inputs l on l.record_key = p.record_key_l
         join link_inputs r on r.record_key = p.record_key_r""")
-    hits = " + ".join(f"r{i}" for i in range(len(conditions)))
+    groups = rule_groups(conditions)
+    if len(groups) < 2:
+        groups = [[i] for i in range(len(conditions))]
     missed = 1.0
-    for i in range(len(conditions)):
-        found_by_others, also_by_this = run.engine.rows(
-            f"select count(*), sum(r{i}) from linked_by_rule where {hits} - r{i} > 0")[0]
+    for group in groups:
+        by_group = " + ".join(f"r{i}" for i in group)
+        by_others = " + ".join(f"r{i}" for i in range(len(conditions)) if i not in group)
+        found_by_others, also_by_group = run.engine.rows(
+            f"select count(*), sum(case when {by_group} > 0 then 1 else 0 end) "
+            f"from linked_by_rule where {by_others} > 0")[0]
         if found_by_others:
-            missed *= 1 - (also_by_this or 0) / found_by_others
+            missed *= 1 - (also_by_group or 0) / found_by_others
     return 1 - missed
+
+
+def rule_groups(conditions: list[str]) -> list[list[int]]:
+    """The rules (by index) grouped so that rules reading a common field, directly or
+    through others, share a group."""
+    fields = [rule_fields(c) for c in conditions]
+    groups: list[tuple[set[str], list[int]]] = []
+    for i, read in enumerate(fields):
+        joined = [g for g in groups if g[0] & read]
+        merged = (set(read).union(*(g[0] for g in joined)), sorted([i, *(j for g in joined for j in g[1])]))
+        groups = [g for g in groups if g not in joined] + [merged]
+    return [members for _, members in groups]
+
+
+def rule_fields(condition: str) -> set[str]:
+    """The fields a rule's SQL reads (l.first_name_phonetic reads first_name; the mailbox
+    name and domain read email)."""
+    read = set(re.findall(r"\b[lr]\.[\"`]?([a-z_]+)", condition))
+    return {DERIVED.get(name, re.sub(r"_(phonetic|key)$", "", name)) for name in read}

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 # to other sources: a source where a person has a second record is ten or more times
 # likelier to show it (the demo's CRM, with 6% duplicates, reads 0.2-0.3).
 ONCE_RATIO = 0.05
-STRONG = 0.9999  # links at this probability or above (13.3 bits) are the ones compared
+STRONG = 0.9999  # links at this probability or above (13.3 bits) are the ones compared first
+STRENGTHS = (STRONG, 0.999, 0.99)  # then these, where a source has too few links at STRONG
 MIN_LINKS_ACROSS = 20  # fewer links to other sources say too little to judge a source by
 # A source whose records link to each other no more readily, per possible pair, than to
 # other sources' holds people mostly once: a second record of one person is the exception
@@ -42,12 +43,12 @@ MOSTLY_ONCE_RATIO = 1.0
 
 def one_to_one_sources(run: Run, threshold: float) -> list[str]:
     """The sources linked one-to-one: declared, or found in engine table `pairs` from its
-    links at STRONG or the threshold, whichever is higher; recorded in the linkage facts
+    strongest links at the threshold or above (`detected`); recorded in the linkage facts
     (`one_to_one`: source -> how it was known)."""
     sources = {name: s for name, s in run.config.sources.items() if name in run.config.record_sources}
     declared = {name for name, s in sources.items() if s.deduplicated}
     undecided = [name for name, s in sources.items() if s.deduplicated is None]
-    found = detected(run, max(threshold, STRONG), undecided) if len(sources) > 1 and undecided else {}
+    found = detected(run, threshold, undecided) if len(sources) > 1 and undecided else {}
     chosen = {**{name: "declared" for name in declared},
               **{name: "detected" for name, ratio in found.items() if ratio is not None and ratio <= ONCE_RATIO}}
     run.linkage_facts["one_to_one"] = dict(sorted(chosen.items()))
@@ -67,28 +68,35 @@ def mostly_once_sources(run: Run) -> list[str]:
 
 def detected(run: Run, threshold: float, names: list[str]) -> dict[str, float | None]:
     """Per source: links inside it per possible pair, over its links to other sources per
-    possible pair (None when too few links across to tell)."""
+    possible pair (None when too few links across to tell), counted at the strongest of
+    STRENGTHS (no lower than `threshold`) at which the source has MIN_LINKS_ACROSS links
+    across. A model on few, noisy fields is sure of few pairs: on five voter lists with
+    typos in over half their values, each list had 9 to 12 links across at 0.9999 (too few
+    to tell) and none inside at any strength."""
     engine = run.engine
     records = source_sizes(engine)
     total = sum(records.values())
+    strengths = [s for s in STRENGTHS if s >= threshold] or [threshold]
+    counts = ", ".join(f"sum(case when match_probability >= {s!r} then 1 else 0 end)" for s in strengths)
     links = engine.rows(f"""
-        select {source_of('record_key_l')} as l, {source_of('record_key_r')} as r, count(*)
-        from pairs where match_probability >= {threshold!r} group by 1, 2""")
-    inside, across = dict.fromkeys(records, 0), dict.fromkeys(records, 0)
-    for left, right, n in links:
-        if left == right:
-            inside[left] = inside.get(left, 0) + n
-        else:
-            across[left] = across.get(left, 0) + n
-            across[right] = across.get(right, 0) + n
+        select {source_of('record_key_l')} as l, {source_of('record_key_r')} as r, {counts}
+        from pairs where match_probability >= {strengths[-1]!r} group by 1, 2""")
+    inside = {name: [0] * len(strengths) for name in records}
+    across = {name: [0] * len(strengths) for name in records}
+    for left, right, *n in links:
+        for side in {left, right}:
+            into = inside if left == right else across
+            into.setdefault(side, [0] * len(strengths))
+            into[side] = [a + int(b) for a, b in zip(into[side], n)]
     found = {}
     for name in names:
         n = records.get(name, 0)
-        if n < 2 or total - n < 1 or across.get(name, 0) < MIN_LINKS_ACROSS:
+        level = next((i for i, a in enumerate(across.get(name, [])) if a >= MIN_LINKS_ACROSS), None)
+        if n < 2 or total - n < 1 or level is None:
             found[name] = None
             continue
-        inside_rate = inside.get(name, 0) / (n * (n - 1) / 2)
-        across_rate = across[name] / (n * (total - n))
+        inside_rate = inside.get(name, [0] * len(strengths))[level] / (n * (n - 1) / 2)
+        across_rate = across[name][level] / (n * (total - n))
         found[name] = inside_rate / across_rate
     return found
 
