@@ -58,6 +58,7 @@ SHAPES: dict[str, str] = {
     "voter_lists_heavy": "the voter lists with over half (55%) of each field's values corrupted",
     "voter_field_typos": "the voter lists with a third of each field's values mistyped (one or two edits), "
                          "each field on its own; no other values swapped in, none left out",
+    "voter_field_typos_heavy": "the same with over half (55%) of each field's values mistyped",
     "voter_typos": "the voter lists corrupted as the DPPRL NCVR files are (measured on ../shared/data/ncvr500): "
                    "40% of records carry one typo in each of two of their four fields; only typos",
     "voter_typos_heavy": "the same with 80% of records corrupted: over half of each field's values differ "
@@ -1077,6 +1078,11 @@ def _voter_lists_heavy(ctx: _Ctx, records: int) -> list[_Source]:
 
 def _voter_field_typos(ctx: _Ctx, records: int) -> list[_Source]:
     return _parties(ctx, records, parties=5, count_weights=(1550, 50, 50, 50, 100), ocp=1 / 3, dob=False,
+                    typos_only=True)
+
+
+def _voter_field_typos_heavy(ctx: _Ctx, records: int) -> list[_Source]:
+    return _parties(ctx, records, parties=5, count_weights=(1550, 50, 50, 50, 100), ocp=0.55, dob=False,
                     typos_only=True)
 
 
@@ -2138,6 +2144,7 @@ def _few_fields(ctx: _Ctx, records: int) -> list[_Source]:
 _BUILDERS: dict[str, Callable[[_Ctx, int], list[_Source]]] = {
     "voter_lists": _voter_lists,
     "voter_field_typos": _voter_field_typos,
+    "voter_field_typos_heavy": _voter_field_typos_heavy,
     "voter_typos": _voter_typos,
     "voter_typos_heavy": _voter_typos_heavy,
     "voter_lists_heavy": _voter_lists_heavy,

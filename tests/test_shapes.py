@@ -107,6 +107,7 @@ def _field_disagreement(records: dict[str, list[dict]], columns: list[str]) -> f
 @pytest.mark.parametrize("name, parties, low, high", [("voter_lists", 5, 0.4, 0.7),
                                                       ("voter_field_typos", 5, 0.4, 0.7),
                                                       ("voter_lists_heavy", 5, 0.7, 0.95),
+                                                      ("voter_field_typos_heavy", 5, 0.7, 0.95),
                                                       ("many_parties", 20, 0.2, 0.55)])
 def test_parties_hold_each_person_once(made, name, parties, low, high):
     config, _ = made[name]
