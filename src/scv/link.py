@@ -431,7 +431,9 @@ def _link_with_splink(run: Run, total: int) -> Linker:
     )
     given = given_settings(run, settings, records, absent=set(LINK_FIELDS) - fields)
     linker, predictions, shift, threshold = _score(run, records, given, fields, total)
-    if not given.reused and overlinked(run, linker, fields):
+    # the guard reads scv's own levels (`scv.strangers`): not those of comparisons given
+    own = not given.reused and "comparisons" not in (run.config.linkage.splink or {})
+    if own and overlinked(run, linker, fields):
         facts = run.linkage_facts
         run.warn(f"the trained model links people who are plainly not one person: "
                  f"{facts['share_linked_strangers']:.1%} of the pairs it links disagree on first name and date of "
