@@ -224,3 +224,16 @@ def test_linking_on_record_numbers_finds_what_linking_on_record_keys_finds(fake_
     assert numbered[0].keys() == keyed[0].keys() and len(keyed[0]) > 1000
     assert all(numbered[0][k] == pytest.approx(w, abs=1e-9) for k, w in keyed[0].items())
     assert numbered[1] == keyed[1] and numbered[2] == pytest.approx(keyed[2], rel=1e-12)
+
+
+def test_the_guards_levels_for_people_plainly_not_one_are_the_comparisons_last():
+    # scv.strangers reads "more than a year apart" as the date of birth's last two levels
+    # and "unlike" as the first name's last: one home for the levels, checked here
+    from scv.link import date_of_birth_comparison, name_comparison
+    from scv.strangers import FAR_DATE_LEVELS
+
+    born = [level.label_for_charts for level in date_of_birth_comparison().get_comparison("duckdb").comparison_levels]
+    assert born[-FAR_DATE_LEVELS:] == ["Abs difference of 'date_of_birth <= 10 year'", "All other comparisons"]
+    assert "<= 1 year" in born[-FAR_DATE_LEVELS - 1]
+    name = name_comparison("first_name").get_comparison("duckdb").comparison_levels
+    assert name[-1].sql_condition == "ELSE" and "0.7" in name[-2].label_for_charts
