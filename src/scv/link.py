@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 FALLBACK_THRESHOLD = 0.9  # `auto` with no scored pairs to recommend from
 AUTO_FLOOR = 0.5  # `auto` never clusters on a pair more likely two people than one
+# What a household shares: the fields, and the comparisons they are compared in (`address`)
 SHARED_BY_HOUSEHOLDS = {"phone_key", "email", "postcode", "house_number", "address_line_1", "city", "address"}
 PAIRS_FLOOR = 0.01  # pairs scored below this probability are not kept in silver/pairs
 # Calibration moves every weight by the same shift; pairs further below the floor than
@@ -433,7 +434,7 @@ def _link_with_splink(run: Run, total: int) -> Linker:
     linker, predictions, shift, threshold = _score(run, records, given, fields, total)
     # the guard reads scv's own levels (`scv.strangers`): not those of comparisons given
     own = not given.reused and "comparisons" not in (run.config.linkage.splink or {})
-    if own and overlinked(run, linker, fields):
+    if own and overlinked(run, linker):
         facts = run.linkage_facts
         run.warn(f"the trained model links people who are plainly not one person: "
                  f"{facts['share_linked_strangers']:.1%} of the pairs it links disagree on first name and date of "
@@ -442,7 +443,7 @@ def _link_with_splink(run: Run, total: int) -> Linker:
         given = given.without(SHARED_BY_HOUSEHOLDS)
         linker, predictions, shift, threshold = _score(run, records, given, fields - SHARED_BY_HOUSEHOLDS, total)
         run.linkage_facts["retrained_without"] = sorted(SHARED_BY_HOUSEHOLDS & fields)
-        if overlinked(run, linker, fields):
+        if overlinked(run, linker):
             run.warn("the retrained model still links people who disagree on first name and date of "
                      "birth: review the customers flagged in gold, or raise linkage.threshold")
     once = one_to_one_sources(run, threshold)

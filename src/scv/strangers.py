@@ -34,13 +34,13 @@ IDENTITY = ("first_name", "date_of_birth")
 FAR_DATE_LEVELS = 2
 
 
-def overlinked(run: Run, linker: Linker, fields: set[str]) -> bool:
+def overlinked(run: Run, linker: Linker) -> bool:
     """Whether the pairs the model links at the run's threshold disagree outright on first
     name and date of birth OVERLINKED_FACTOR times more often than its own m says its
     matches do; records `share_linked_strangers` and `strangers_expected` in the linkage
     facts. The levels are Splink's own, evaluated as the model evaluates them."""
     comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
-    if not set(IDENTITY) <= fields or not set(IDENTITY) <= set(comparisons):
+    if not set(IDENTITY) <= set(comparisons):  # a model without both fields cannot be judged so
         return False
     name, born = (comparisons[c] for c in IDENTITY)
     name_levels = name._comparison_levels_excluding_null

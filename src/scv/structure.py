@@ -83,10 +83,9 @@ def detected(run: Run, threshold: float, names: list[str]) -> dict[str, float | 
         from pairs where match_probability >= {strengths[-1]!r} group by 1, 2""")
     inside = {name: [0] * len(strengths) for name in records}
     across = {name: [0] * len(strengths) for name in records}
-    for left, right, *n in links:
+    for left, right, *n in links:  # the pairs' records are all in link_inputs: each source is counted
+        into = inside if left == right else across
         for side in {left, right}:
-            into = inside if left == right else across
-            into.setdefault(side, [0] * len(strengths))
             into[side] = [a + int(b) for a, b in zip(into[side], n)]
     found = {}
     for name in names:
@@ -95,7 +94,7 @@ def detected(run: Run, threshold: float, names: list[str]) -> dict[str, float | 
         if n < 2 or total - n < 1 or level is None:
             found[name] = None
             continue
-        inside_rate = inside.get(name, [0] * len(strengths))[level] / (n * (n - 1) / 2)
+        inside_rate = inside[name][level] / (n * (n - 1) / 2)
         across_rate = across[name][level] / (n * (total - n))
         found[name] = inside_rate / across_rate
     return found
