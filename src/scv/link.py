@@ -25,6 +25,7 @@ from scv import blocking
 from scv.assessment import assess
 from scv.clusters import SCORED_INSIDE, cluster, recommend_threshold, record_id_column, review, source_of
 from scv.engine.splink_sampling import LINK_ID
+from scv.households import HOME_APART, weigh_homes
 from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
 from scv.namesakes import TWO_PEOPLE, attested_names_sql, unlike_first_names, weigh_two_people
@@ -344,6 +345,13 @@ def link(run: Run) -> None:
         once = one_to_one_sources(run, threshold)
     if total >= 2:
         weigh_two_people(run, mostly_once_sources(run), threshold, weight(PAIRS_FLOOR))
+        if "home_links_undone" in run.linkage_facts:  # the review parts them too
+            run.engine.create("two_people_homes", f"""
+                select record_key_l, record_key_r, certain from {TWO_PEOPLE}
+                union all select record_key_l, record_key_r, false as certain from {HOME_APART}""")
+            run.engine.create(TWO_PEOPLE, "select * from two_people_homes")
+            for table in ("two_people_homes", HOME_APART):
+                run.engine.drop(table)
     review(run, weight(threshold), weight(PAIRS_FLOOR), once,
            None if linker is None else lambda table: scored_anew(run.engine, linker, table),
            TWO_PEOPLE if total >= 2 else None)
@@ -446,6 +454,9 @@ def _link_with_splink(run: Run, total: int) -> Linker:
         if overlinked(run, linker):
             run.warn("the retrained model still links people who disagree on first name and date of "
                      "birth: review the customers flagged in gold, or raise linkage.threshold")
+    weighed = fields - set(run.linkage_facts.get("retrained_without", ()))
+    if own and weigh_homes(run, linker, weighed, weight(PAIRS_FLOOR)):
+        threshold = clustering_threshold(run)
     once = one_to_one_sources(run, threshold)
     if once and given.prior is None:
         shift, threshold = calibrate_on_lists(run, linker, once, shift)

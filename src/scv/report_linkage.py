@@ -76,6 +76,9 @@ class LinkageFacts(TypedDict, total=False):
     two_people_inside: int  # links inside a list of people mostly once under unlike names (scv.namesakes)
     two_people_across: int  # links across sources under unlike names
     two_people_share: float | None  # of those across, the share measured as two people
+    home_pairs: int  # pairs of records sharing a surname and a street or phone (scv.households)
+    home_share_one_person: float  # of those, the share measured as one person
+    home_links_undone: int  # links whose records' own first name and birth date part them
     expected: dict[str, float]  # expected precision, recall, f1 of the customers (scv.assessment)
     expected_f1: float
     records_alike_apart: int  # records identical in every compared field to another customer's
@@ -234,6 +237,11 @@ def _review(facts: dict) -> str:
         said.append(f"<p>Links under first names that cannot be one person's: "
                     f"<b>{facts.get('two_people_inside', 0):,}</b> inside sources that hold people mostly once, "
                     f"parted as two people; <b>{facts.get('two_people_across', 0):,}</b> across sources, {across}.</p>")
+    if facts.get("home_links_undone") is not None:
+        said.append(f"<p>Homes counted once: of <b>{facts['home_pairs']:,}</b> pairs of records sharing a surname "
+                    f"and a street or phone, <b>{_pct(facts['home_share_one_person'])}</b> are measured as one "
+                    f"person; <b>{facts['home_links_undone']:,}</b> links were undone where the records' own first "
+                    "name and birth date say two members of one home.</p>")
     expected = facts.get("expected")
     if expected:
         said.append(f"<p>Expected on the customers, from the calibrated scores: precision "

@@ -115,6 +115,7 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
     settings = linker._settings_obj
     accepted = {c.output_column_name: 0 for c in settings.comparisons}
     sessions = run.linkage_facts.setdefault("em_sessions", [])
+    coherence: dict[str, list[tuple[float | None, str]]] = {}  # identity comparison: (agreement, session)
     for rule in em_rules(fields):
         estimable = [c.output_column_name for c in settings.comparisons
                      if not {col.input_name for col in c._input_columns_used_by_case_statement} & set(rule)]
@@ -133,6 +134,9 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
             continue
         description = f"EM, blocked on: {session._blocking_rule_for_training.blocking_rule_sql}"
         estimated = [c for c in session.core_model_settings.comparisons if c.output_column_name in estimable]
+        for c in estimated:
+            if c.output_column_name in IDENTITY_COMPARISONS:
+                coherence.setdefault(c.output_column_name, []).append((agreement(c), description))
         # a session whose matches disagree on who they are learnt something else: all of it goes
         another_trait = any(not same_person(c) for c in estimated)
         kept, set_aside = [], []
@@ -149,7 +153,31 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
             run.warn(f"EM blocked on {', '.join(rule)}: estimates for {', '.join(set_aside)} set aside "
                      "as implausible (its matches disagree on first name or date of birth, exact "
                      "agreement far weaker than partial, or disagreement counting for a match)")
+    keep_most_coherent(settings, coherence)
     linker._populate_m_u_from_trained_values()
+
+
+def keep_most_coherent(settings, coherence: dict[str, list[tuple[float | None, str]]]) -> None:
+    """For first name and date of birth, only the kept estimate of the session whose
+    matches agree on them most. What a session's block shares besides the person (a
+    household's address, twins' birthday, a family inbox) can only add other people to
+    its matches, who disagree on who they are: the most coherent session is the least
+    mixed, where a median would take in half of a household's disagreement (on twins,
+    first names disagreeing for 42% of one session's matches and 0.3% of another's)."""
+    for name, found in coherence.items():
+        kept = [(share, d) for share, d in found if share is not None and _estimated_in(settings, name, d)]
+        if len(kept) < 2:
+            continue
+        best = max(kept)[1]
+        for _, description in kept:
+            if description != best:
+                _forget_estimate(settings, name, description)
+
+
+def _estimated_in(settings, name: str, description: str) -> bool:
+    """Whether the session `description` left an estimate for comparison `name`."""
+    return any(t["description"] == description for c in settings.comparisons if c.output_column_name == name
+               for level in c._comparison_levels_excluding_null for t in level._trained_m_probabilities)
 
 
 def net_of_matches(linker: Linker, prior: float) -> dict[str, dict[int, float]]:
@@ -190,18 +218,25 @@ def plausible(comparison) -> bool:
     return factors[0] * EXACT_TOLERANCE >= max(factors[1:-1], default=0) and factors[-1] < 1
 
 
-def same_person(comparison) -> bool:
-    """Matches are one person: at least half of them agree on the first name and on the
-    date of birth, exactly or at a level strangers rarely reach (a typo, a nickname, a
-    swapped day and month). A session whose 'matches' mostly do not has learnt a
-    household, or whatever else its block shares."""
-    if comparison.output_column_name not in IDENTITY_COMPARISONS:
-        return True
+def agreement(comparison) -> float | None:
+    """The share of a session's matches that agree on a comparison, exactly or at a level
+    strangers rarely reach (a typo, a nickname, a swapped day and month); None where a
+    level has no estimate."""
     exact, *partial, _ = comparison._comparison_levels_excluding_null
     agree = [exact] + [level for level in partial if (level.u_probability or 1) < RARE_AMONG_STRANGERS]
     if any(level.m_probability is None for level in agree):
+        return None
+    return sum(level.m_probability for level in agree)
+
+
+def same_person(comparison) -> bool:
+    """Matches are one person: at least half of them agree on the first name and on the
+    date of birth (`agreement`). A session whose 'matches' mostly do not has learnt a
+    household, or whatever else its block shares."""
+    if comparison.output_column_name not in IDENTITY_COMPARISONS:
         return True
-    return sum(level.m_probability for level in agree) >= IDENTITY_AGREEMENT
+    share = agreement(comparison)
+    return share is None or share >= IDENTITY_AGREEMENT
 
 
 def _forget_estimate(settings, name: str, description: str) -> None:
