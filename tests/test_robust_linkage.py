@@ -7,6 +7,7 @@ import csv
 import math
 import json
 import random
+import shutil
 import sys
 from pathlib import Path
 
@@ -377,6 +378,20 @@ def test_the_members_of_a_home_are_told_apart_by_what_is_their_own(twins):
     assert scores.precision > 0.85 and scores.recall > 0.95
     # and the run knows how far to trust its links (it expected 0.9996 when precision was 0.61)
     assert found["expected"]["precision"] - scores.precision < 0.1
+
+
+def test_an_incremental_run_weighs_the_homes_as_a_full_run_does(twins, tmp_path):
+    project, truth = twins
+    shutil.copytree(project.base_dir, tmp_path / "copy")
+    config = tmp_path / "copy" / "scv.yaml"
+    source = config.parent / "crm.csv"
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    source.write_text("".join(lines[:-20]), encoding="utf-8")  # 20 records gone: the pairs are scored anew
+    again = Project.load(config)
+    assert again.run().mode == "incremental"
+    found = facts(again)
+    assert found["home_links_undone"] > 100
+    assert again.evaluate(truth).precision > 0.85
 
 
 def test_first_name_is_learnt_where_the_models_matches_agree_on_it_most(twins):

@@ -39,16 +39,18 @@ HOME_APART = "home_apart"  # engine table: links the members' own fields undo (r
 EM_ITERATIONS = 200
 
 
-def weigh_homes(run: Run, linker: Linker, fields: set[str], floor_weight: float) -> bool:
+def weigh_homes(run: Run, linker: Linker, floor_weight: float) -> bool:
     """Lower, in engine table `pairs`, each pair of one home to the probability its own
     fields give it (never below `floor_weight`), and keep in engine table HOME_APART the
-    links so undone, for the review to part (`scv.clusters.examine`: clustering reads
-    Splink's scores). Returns whether the homes were weighed; the linkage facts get
-    `home_pairs`, `home_share_one_person` and `home_links_undone`."""
+    links so undone, for the review to part (`scv.clusters.examine`: a full run clusters
+    Splink's scores). Only where the model compares a home (a model retrained without
+    what households share does not). Returns whether the homes were weighed; the linkage
+    facts get `home_pairs`, `home_share_one_person` and `home_links_undone`."""
     comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
     own = [comparisons[name] for name in OWN if name in comparisons]
-    homes = [h for h in HOME if h in fields]
-    if "first_name" not in comparisons or "last_name" not in fields or not homes:
+    compared = {col.input_name for c in comparisons.values() for col in c._input_columns_used_by_case_statement}
+    homes = [h for h in HOME if h in compared]
+    if "first_name" not in comparisons or "last_name" not in compared or not homes:
         return False
     if any(level.m_probability is None for c in own for level in c._comparison_levels_excluding_null):
         return False

@@ -157,7 +157,8 @@ def link_changed(run: Run):
     and the new and changed records scored with the last run's model against all records
     and among themselves, term frequencies taken over all of them as a full run takes them."""
     from scv.clusters import cluster
-    from scv.link import PAIRS_FLOOR, link_type, new_linker, register_input, rescore, weight
+    from scv.households import weigh_homes
+    from scv.link import PAIRS_FLOOR, link_type, new_linker, register_input, rescore, scv_comparisons, weight
 
     engine, previous = run.engine, run.previous
     settings = {k: v for k, v in previous.model.items() if k != "linker_uid"}
@@ -192,6 +193,8 @@ def link_changed(run: Run):
                    greatest(record_key_l, record_key_r) as record_key_r, match_weight, match_probability
             from {found.physical_name}""" for found in scored) if scored else
         "select * from previous_pairs where false")
+    if scv_comparisons(run):  # as a full run does, over all the records
+        weigh_homes(run, linker, floor)
     engine.create("pairs_to_cluster", "select record_key_l, record_key_r, match_weight, match_probability from pairs")
     run.linkage_facts.update(threshold=previous.threshold, model_source="last run",
                              continued_run=previous.run_id, pairs_kept=kept_count)

@@ -440,8 +440,7 @@ def _link_with_splink(run: Run, total: int) -> Linker:
     )
     given = given_settings(run, settings, records, absent=set(LINK_FIELDS) - fields)
     linker, predictions, shift, threshold = _score(run, records, given, fields, total)
-    # the guard reads scv's own levels (`scv.strangers`): not those of comparisons given
-    own = not given.reused and "comparisons" not in (run.config.linkage.splink or {})
+    own = scv_comparisons(run)
     if own and overlinked(run, linker):
         facts = run.linkage_facts
         run.warn(f"the trained model links people who are plainly not one person: "
@@ -454,8 +453,7 @@ def _link_with_splink(run: Run, total: int) -> Linker:
         if overlinked(run, linker):
             run.warn("the retrained model still links people who disagree on first name and date of "
                      "birth: review the customers flagged in gold, or raise linkage.threshold")
-    weighed = fields - set(run.linkage_facts.get("retrained_without", ()))
-    if own and weigh_homes(run, linker, weighed, weight(PAIRS_FLOOR)):
+    if own and weigh_homes(run, linker, weight(PAIRS_FLOOR)):
         threshold = clustering_threshold(run)
     once = one_to_one_sources(run, threshold)
     if once and given.prior is None:
@@ -469,6 +467,13 @@ def _link_with_splink(run: Run, total: int) -> Linker:
     key_by(linker, "record_key")  # the saved model reads any records by their keys
     run.lakehouse.save_model(run.run_id, linker.misc.save_model_to_json())
     return linker
+
+
+def scv_comparisons(run: Run) -> bool:
+    """Whether the run links with comparisons scv derived and trained: the over-linking
+    guard reads their levels (`scv.strangers`), and a home is weighed anew only where the
+    model is not one reused to give the same weights run after run (`scv.households`)."""
+    return not run.config.linkage.model and "comparisons" not in (run.config.linkage.splink or {})
 
 
 def calibrate_on_lists(run: Run, linker: Linker, once: list[str], shift: float) -> tuple[float, float]:
