@@ -362,6 +362,13 @@ def test_blocking_recall_is_measured_between_rules_on_different_fields(engine):
     assert found == pytest.approx(1 - 30 / 80 * 20 / 70)
 
 
+def test_blocking_rules_on_an_attribute_named_with_digits_read_that_attribute():
+    from scv.blocking import rule_groups
+
+    rules = ["l.tax_id2 = r.tax_id2", "l.tax_id = r.tax_id", "l.first_name = r.first_name"]
+    assert rule_groups(rules) == [[0], [1], [2]]
+
+
 @pytest.fixture(scope="module")
 def twins(tmp_path_factory) -> tuple[Project, Path]:
     """Half the people twins: one surname, birthday, address and phone, first names their

@@ -238,5 +238,5 @@ def rule_groups(conditions: list[str]) -> list[list[int]]:
 def rule_fields(condition: str) -> set[str]:
     """The fields a rule's SQL reads (l.first_name_phonetic reads first_name; the mailbox
     name and domain read email)."""
-    read = set(re.findall(r"\b[lr]\.[\"`]?([a-z_]+)", condition))
+    read = set(re.findall(r"\b[lr]\.[\"`]?(\w+)", condition))
     return {DERIVED.get(name, re.sub(r"_(phonetic|key)$", "", name)) for name in read}
