@@ -131,6 +131,27 @@ def test_fake_1000_pair_probabilities_agree_to_1e6(fake_1000_on_both):
     assert worst < 1e-6
 
 
+def test_the_homes_are_weighed_alike_on_both_engines(spark_engine, tmp_path):
+    # twins share a surname, birthday, street and phone: only their own first names part them
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import shapes
+
+    found = []
+    for engine in ("duckdb", "spark"):
+        config, _ = shapes.make("twins", tmp_path / engine, records=1_000, seed=7)
+        config.write_text(config.read_text() + f"engine: {engine}\n")
+        project = Project.load(config)
+        project.run()
+        facts = json.loads(project.lakehouse.read_table("audit/runs")["linkage"][-1].as_py())
+        found.append(({k: facts.get(k) for k in ("home_pairs", "home_share_one_person", "home_links_undone")},
+                      rows(project, "gold/customer_xref")))
+    (duck, duck_xref), (spark, spark_xref) = found
+    assert duck["home_links_undone"] > 50 and spark == duck
+    assert spark_xref == duck_xref
+
+
 def test_a_spark_written_table_is_plain_delta_for_every_reader(spark_engine, tmp_path):
     lake = Lakehouse(tmp_path)
     spark_engine.create("people", "select id, concat('person ', id) as name from range(5)")
