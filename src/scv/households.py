@@ -37,6 +37,7 @@ NEAR = 0.88  # Jaro-Winkler: a surname or street a typo apart is still the home'
 LINK = 0.5  # the lowest probability a link is made at (`scv.link.AUTO_FLOOR`)
 HOME_APART = "home_apart"  # engine table: links the members' own fields undo (record_key_l, record_key_r)
 EM_ITERATIONS = 200
+HOME_FACTS = ("home_pairs", "home_share_one_person", "home_links_undone")  # in the linkage facts
 
 
 def weigh_homes(run: Run, linker: Linker, floor_weight: float) -> bool:

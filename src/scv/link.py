@@ -25,7 +25,7 @@ from scv import blocking
 from scv.assessment import assess
 from scv.clusters import SCORED_INSIDE, cluster, recommend_threshold, record_id_column, review, source_of
 from scv.engine.splink_sampling import LINK_ID
-from scv.households import HOME_APART, weigh_homes
+from scv.households import HOME_APART, HOME_FACTS, weigh_homes
 from scv.increment import link_changed
 from scv.linkage_settings import blamed, given_settings
 from scv.namesakes import TWO_PEOPLE, attested_names_sql, unlike_first_names, weigh_two_people
@@ -441,7 +441,13 @@ def _link_with_splink(run: Run, total: int) -> Linker:
     given = given_settings(run, settings, records, absent=set(LINK_FIELDS) - fields)
     linker, predictions, shift, threshold = _score(run, records, given, fields, total)
     own = scv_comparisons(run)
+    # a home counted once first: the guard judges what is left (its retrain drops the home)
+    if own and weigh_homes(run, linker, weight(PAIRS_FLOOR)):
+        threshold = clustering_threshold(run)
     if own and overlinked(run, linker):
+        run.engine.drop(HOME_APART)
+        for fact in HOME_FACTS:
+            run.linkage_facts.pop(fact, None)
         facts = run.linkage_facts
         run.warn(f"the trained model links people who are plainly not one person: "
                  f"{facts['share_linked_strangers']:.1%} of the pairs it links disagree on first name and date of "
@@ -453,8 +459,6 @@ def _link_with_splink(run: Run, total: int) -> Linker:
         if overlinked(run, linker):
             run.warn("the retrained model still links people who disagree on first name and date of "
                      "birth: review the customers flagged in gold, or raise linkage.threshold")
-    if own and weigh_homes(run, linker, weight(PAIRS_FLOOR)):
-        threshold = clustering_threshold(run)
     once = one_to_one_sources(run, threshold)
     if once and given.prior is None:
         shift, threshold = calibrate_on_lists(run, linker, once, shift)
