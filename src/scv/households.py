@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from scv.levels import gammas, levels_sql
+
 if TYPE_CHECKING:
     from splink import Linker
 
@@ -56,8 +58,9 @@ def weigh_homes(run: Run, linker: Linker, floor_weight: float) -> bool:
     if any(level.m_probability is None for c in own for level in c._comparison_levels_excluding_null):
         return False
     engine = run.engine
-    engine.create("home_pairs", _levels_sql(own, _home_pairs_sql(homes, linker._settings_obj._link_type)))
-    cells = engine.rows(f"select {_gammas(own)}, count(*) from home_pairs group by {_gammas(own)}")
+    home_pairs = _home_pairs_sql(homes, linker._settings_obj._link_type)
+    engine.create("home_pairs", levels_sql(own, home_pairs, "key_l", "key_r"))
+    cells = engine.rows(f"select {gammas(own)}, count(*) from home_pairs group by {gammas(own)}")
     engine.drop("home_pairs")
     run.linkage_facts["home_pairs"] = total = int(sum(row[-1] for row in cells))
     if total < MIN_HOME_PAIRS:
@@ -92,23 +95,6 @@ def _home_pairs_sql(homes: list[str], link_type: str) -> str:
     return f"select distinct key_l, key_r from ({' union all '.join(joins)}) j"
 
 
-def _levels_sql(own: list, pairs_sql: str, key_l: str = "key_l", key_r: str = "key_r", where: str = "true") -> str:
-    """SQL: the pairs of `pairs_sql` with their levels of the `own` comparisons, as the
-    model evaluates them (Splink's own case statements)."""
-    columns = sorted({col.input_name for c in own for col in c._input_columns_used_by_case_statement})
-    sides = ", ".join(f"l.{c} as {c}_l, r.{c} as {c}_r" for c in columns)
-    return f"""
-        select {key_l}, {key_r}, {', '.join(c._case_statement for c in own)}
-        from (select h.{key_l}, h.{key_r}, {sides}
-              from ({pairs_sql}) h join link_inputs l on l.record_key = h.{key_l}
-                                   join link_inputs r on r.record_key = h.{key_r}
-              where {where}) sides"""
-
-
-def _gammas(own: list) -> str:
-    return ", ".join(c._gamma_column_name for c in own)
-
-
 def _lower(engine: Engine, own: list, homes: list[str], floor_weight: float) -> None:
     """Engine table `pairs` with each scored pair of one home (a surname and a street or
     phone a typo apart at most) at its home probability where that is lower, and table
@@ -118,8 +104,8 @@ def _lower(engine: Engine, own: list, homes: list[str], floor_weight: float) -> 
     on = " and ".join(f"c.{c._gamma_column_name} = s.{c._gamma_column_name}" for c in own)
     engine.create("home_links", f"""
         select s.record_key_l, s.record_key_r, c.p
-        from ({_levels_sql(own, "select record_key_l, record_key_r from pairs", "record_key_l", "record_key_r",
-                           f"{jw('l.last_name', 'r.last_name')} >= {NEAR!r} and ({' or '.join(near)})")}) s
+        from ({levels_sql(own, "select record_key_l, record_key_r from pairs",
+                          where=f"{jw('l.last_name', 'r.last_name')} >= {NEAR!r} and ({' or '.join(near)})")}) s
         join home_posterior c on {on}""")
     engine.create(HOME_APART, f"""
         select p.record_key_l, p.record_key_r from pairs p join home_links h

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scv.levels import levels_sql
+
 if TYPE_CHECKING:
     from splink import Linker
 
@@ -49,17 +51,12 @@ def overlinked(run: Run, linker: Linker) -> bool:
         return False
     expected = name_levels[-1].m_probability * sum(level.m_probability for level in born_levels[-FAR_DATE_LEVELS:])
     far = ", ".join(str(level.comparison_vector_value) for level in born_levels[-FAR_DATE_LEVELS:])
-    columns = sorted({col.input_name for c in (name, born) for col in c._input_columns_used_by_case_statement})
-    sides = ", ".join(f"l.{c} as {c}_l, r.{c} as {c}_r" for c in columns)
     threshold = run.linkage_facts["threshold"]
+    linked_pairs = f"select record_key_l, record_key_r from pairs where match_probability >= {threshold!r}"
     [(linked, strangers)] = run.engine.rows(f"""
         select count(*), count(case when {name._gamma_column_name} = {name_levels[-1].comparison_vector_value}
                                      and {born._gamma_column_name} in ({far}) then 1 end)
-        from (select {name._case_statement}, {born._case_statement}
-              from (select {sides}
-                    from pairs p join link_inputs l on l.record_key = p.record_key_l
-                                 join link_inputs r on r.record_key = p.record_key_r
-                    where p.match_probability >= {threshold!r}) sides) levels""")
+        from ({levels_sql([name, born], linked_pairs)}) levels""")
     share = strangers / linked if linked else 0.0
     run.linkage_facts.update(share_linked_strangers=share, strangers_expected=expected)
     return (linked >= MIN_LINKS_TO_JUDGE and strangers >= MIN_STRANGERS

@@ -115,7 +115,7 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
     settings = linker._settings_obj
     accepted = {c.output_column_name: 0 for c in settings.comparisons}
     sessions = run.linkage_facts.setdefault("em_sessions", [])
-    coherence: dict[str, list[tuple[float | None, str]]] = {}  # identity comparison: (agreement, session)
+    coherence: dict[str, list[tuple[float | None, str]]] = {}  # identity comparison: its kept (agreement, session)
     for rule in em_rules(fields):
         estimable = [c.output_column_name for c in settings.comparisons
                      if not {col.input_name for col in c._input_columns_used_by_case_statement} & set(rule)]
@@ -134,9 +134,6 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
             continue
         description = f"EM, blocked on: {session._blocking_rule_for_training.blocking_rule_sql}"
         estimated = [c for c in session.core_model_settings.comparisons if c.output_column_name in estimable]
-        for c in estimated:
-            if c.output_column_name in IDENTITY_COMPARISONS:
-                coherence.setdefault(c.output_column_name, []).append((agreement(c), description))
         # a session whose matches disagree on who they are learnt something else: all of it goes
         another_trait = any(not same_person(c) for c in estimated)
         kept, set_aside = [], []
@@ -145,6 +142,8 @@ def estimate_m(linker: Linker, fields: set[str], run: Run) -> None:
             if not another_trait and plausible(comparison):
                 accepted[name] += 1
                 kept.append(name)
+                if name in IDENTITY_COMPARISONS:
+                    coherence.setdefault(name, []).append((agreement(comparison), description))
             else:
                 _forget_estimate(settings, name, description)
                 set_aside.append(name)
@@ -165,19 +164,13 @@ def keep_most_coherent(settings, coherence: dict[str, list[tuple[float | None, s
     mixed, where a median would take in half of a household's disagreement (on twins,
     first names disagreeing for 42% of one session's matches and 0.3% of another's)."""
     for name, found in coherence.items():
-        kept = [(share, d) for share, d in found if share is not None and _estimated_in(settings, name, d)]
+        kept = [(share, d) for share, d in found if share is not None]
         if len(kept) < 2:
             continue
         best = max(kept)[1]
         for _, description in kept:
             if description != best:
                 _forget_estimate(settings, name, description)
-
-
-def _estimated_in(settings, name: str, description: str) -> bool:
-    """Whether the session `description` left an estimate for comparison `name`."""
-    return any(t["description"] == description for c in settings.comparisons if c.output_column_name == name
-               for level in c._comparison_levels_excluding_null for t in level._trained_m_probabilities)
 
 
 def net_of_matches(linker: Linker, prior: float) -> dict[str, dict[int, float]]:
